@@ -1,0 +1,252 @@
+/* engine: the run-to-completion loop around one io_uring. See engine.h. */
+#include "engine.h"
+
+#include "exitq.h"
+#include "log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef IORING_SETUP_SUBMIT_ALL
+#define IORING_SETUP_SUBMIT_ALL (1U << 7)
+#endif
+
+uint64_t engine_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void op_ignore(struct engine *e, struct engine_op *op, int res, uint32_t flags)
+{
+	(void)e, (void)op, (void)res, (void)flags;
+}
+
+static void op_doorbell(struct engine *e, struct engine_op *op, int res, uint32_t flags)
+{
+	(void)op, (void)res, (void)flags;
+	e->stats.doorbells++;
+}
+
+int engine_init(struct engine *e, const struct engine_params *p)
+{
+	struct io_uring_params up;
+	unsigned entries = p->entries ? p->entries : 256;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	e->node = p->node;
+	e->cpus = p->cpus;
+	e->poll_ns = p->poll_ns;
+	snprintf(e->name, sizeof(e->name), "%s", p->name ? p->name : "rv-engine");
+	e->doorbell_op.handler = op_doorbell;
+	e->ignore_op.handler = op_ignore;
+	atomic_store(&e->awake, 1);
+
+	memset(&up, 0, sizeof(up));
+	up.flags = IORING_SETUP_SUBMIT_ALL;
+	ret = io_uring_queue_init_params(entries, &e->ring, &up);
+	if (ret == -EINVAL) { /* older kernel: no SUBMIT_ALL */
+		memset(&up, 0, sizeof(up));
+		ret = io_uring_queue_init_params(entries, &e->ring, &up);
+	}
+	if (ret < 0) {
+		log_error("engine %s: cannot create io_uring: %s", e->name, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+int engine_attach_exitq(struct engine *e, struct exitq *q)
+{
+	if (e->n_exitqs >= ENGINE_MAX_EXITQS)
+		return -ENOSPC;
+	e->exitqs[e->n_exitqs++] = q;
+	return 0;
+}
+
+struct io_uring_sqe *engine_sqe(struct engine *e, struct engine_op *op)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
+
+	while (!sqe) {
+		/* SQ full: hand what we have to the kernel, then take a slot. */
+		int ret = io_uring_submit(&e->ring);
+		e->stats.enters++;
+		if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -EINTR)
+			log_error("engine %s: submit failed: %s", e->name, strerror(-ret));
+		sqe = io_uring_get_sqe(&e->ring);
+	}
+	io_uring_sqe_set_data(sqe, op);
+	return sqe;
+}
+
+void engine_doorbell(struct engine *e, struct io_uring *from)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(from);
+	struct io_uring_cqe *cqe;
+
+	/* Reap the results of earlier doorbells first so this small ring never fills. */
+	while (io_uring_peek_cqe(from, &cqe) == 0)
+		io_uring_cqe_seen(from, cqe);
+	if (!sqe)
+		return; /* a doorbell is already queued */
+	io_uring_prep_msg_ring(sqe, e->ring.ring_fd, 0, (uint64_t)(uintptr_t)&e->doorbell_op, 0);
+	io_uring_sqe_set_data(sqe, NULL);
+	io_uring_submit(from);
+}
+
+void engine_stop(struct engine *e) { e->stop = true; }
+
+static void timer_done(struct engine *e, struct engine_op *op, int res, uint32_t flags)
+{
+	struct engine_timer *t = op->ctx;
+	(void)flags;
+	if (res == -ECANCELED || !t->armed)
+		return;
+	t->armed = false;
+	t->fn(e, t);
+}
+
+void engine_timer_arm(struct engine *e, struct engine_timer *t, uint64_t ns,
+		      void (*fn)(struct engine *e, struct engine_timer *t), void *ctx)
+{
+	t->op.handler = timer_done;
+	t->op.ctx = t;
+	t->fn = fn;
+	t->ctx = ctx;
+	t->ts.tv_sec = (long long)(ns / 1000000000ull);
+	t->ts.tv_nsec = (long long)(ns % 1000000000ull);
+	t->armed = true;
+	io_uring_prep_timeout(engine_sqe(e, &t->op), &t->ts, 0, 0);
+}
+
+void engine_timer_cancel(struct engine *e, struct engine_timer *t)
+{
+	if (!t->armed)
+		return;
+	t->armed = false;
+	io_uring_prep_timeout_remove(engine_sqe(e, &e->ignore_op), (uint64_t)(uintptr_t)&t->op, 0);
+}
+
+static unsigned reap(struct engine *e)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+
+	io_uring_for_each_cqe(&e->ring, head, cqe) {
+		struct engine_op *op = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+		uint32_t flags = cqe->flags;
+		/* Consume first: the handler may queue and submit more work. */
+		io_uring_cq_advance(&e->ring, 1);
+		n++;
+		if (op)
+			op->handler(e, op, res, flags);
+	}
+	e->stats.cqes += n;
+	return n;
+}
+
+static unsigned drain_exitqs(struct engine *e)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < e->n_exitqs; i++)
+		if (exitq_pending(e->exitqs[i]))
+			n += exitq_drain(e, e->exitqs[i]);
+	e->stats.exits += n;
+	return n;
+}
+
+static bool exitqs_pending(struct engine *e)
+{
+	for (unsigned i = 0; i < e->n_exitqs; i++)
+		if (exitq_pending(e->exitqs[i]))
+			return true;
+	return false;
+}
+
+void engine_run(struct engine *e)
+{
+	uint64_t last_work = engine_now_ns();
+
+	atomic_store(&e->tid, (int)syscall(SYS_gettid));
+	if (e->on_start)
+		e->on_start(e, e->on_start_arg);
+	while (!e->stop) {
+		unsigned work;
+
+		e->stats.loops++;
+		work = drain_exitqs(e);
+		work += reap(e);
+		if (e->stop)
+			break;
+		if (io_uring_sq_ready(&e->ring)) {
+			io_uring_submit(&e->ring); /* the one submit of this iteration */
+			e->stats.enters++;
+		}
+		if (work) {
+			last_work = 0; /* refreshed lazily below: avoid a clock read per busy loop */
+			continue;
+		}
+		uint64_t now = engine_now_ns();
+		if (!last_work)
+			last_work = now;
+		if (now - last_work < e->poll_ns) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		/* Idle long enough: sleep. The store/fence/recheck pairs with the producer's
+		 * push/fence/check of 'awake' so a message is never left unseen. */
+		atomic_store(&e->awake, 0);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (!exitqs_pending(e) && !io_uring_cq_ready(&e->ring)) {
+			e->stats.sleeps++;
+			e->stats.enters++;
+			io_uring_submit_and_wait(&e->ring, 1);
+		}
+		atomic_store(&e->awake, 1);
+		last_work = 0;
+	}
+}
+
+static void *engine_thread(void *arg)
+{
+	struct engine *e = arg;
+
+	if (CPU_COUNT(&e->cpus) > 0 && pthread_setaffinity_np(pthread_self(), sizeof(e->cpus), &e->cpus))
+		log_warn("engine %s: cannot pin to its node's CPUs; running unpinned", e->name);
+	engine_run(e);
+	return NULL;
+}
+
+int engine_start(struct engine *e)
+{
+	int ret = pthread_create(&e->thread, NULL, engine_thread, e);
+	if (ret) {
+		log_error("engine %s: cannot start thread: %s", e->name, strerror(ret));
+		return -ret;
+	}
+	pthread_setname_np(e->thread, e->name);
+	e->thread_started = true;
+	return 0;
+}
+
+void engine_join(struct engine *e)
+{
+	if (e->thread_started) {
+		pthread_join(e->thread, NULL);
+		e->thread_started = false;
+	}
+}
+
+void engine_destroy(struct engine *e)
+{
+	engine_join(e);
+	io_uring_queue_exit(&e->ring);
+}

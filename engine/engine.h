@@ -1,0 +1,103 @@
+/* engine: one io_uring and the thread that owns it, run to completion.
+ *
+ * Everything a VM waits on completes as a CQE on some engine's ring. Each SQE's
+ * user_data points at a struct engine_op (handler + context); a completion is a call
+ * to that handler on the engine thread. Handlers never block: they queue SQEs, which
+ * the loop submits once per iteration. The loop polls adaptively: it spins on its
+ * completion queue and its exit queues for poll_ns after the last piece of work, then
+ * sleeps in io_uring_enter. Cross-thread senders that find it asleep ring its doorbell
+ * with IORING_OP_MSG_RING. */
+#ifndef RV_ENGINE_H
+#define RV_ENGINE_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct engine;
+struct engine_op;
+struct exitq;
+
+typedef void (*engine_handler_fn)(struct engine *e, struct engine_op *op, int res, uint32_t cqe_flags);
+
+struct engine_op {
+	engine_handler_fn handler;
+	void *ctx;
+};
+
+struct engine_params {
+	int node;              /* host NUMA node this engine serves (-1: none) */
+	cpu_set_t cpus;        /* where its thread may run; empty set: anywhere */
+	unsigned entries;      /* SQ size; 0 picks a default */
+	uint64_t poll_ns;      /* spin this long after the last work before sleeping */
+	const char *name;      /* thread name, e.g. "rv-engine0" */
+};
+
+struct engine_stats {
+	uint64_t loops, enters, sleeps, cqes, exits, doorbells;
+};
+
+#define ENGINE_MAX_EXITQS 256
+
+struct engine {
+	struct io_uring ring;
+	int node;
+	cpu_set_t cpus;
+	uint64_t poll_ns;
+	char name[16];
+	pthread_t thread;
+	bool thread_started;
+	bool stop;                 /* engine thread only */
+	_Atomic int awake;         /* 0 while sleeping in io_uring_enter */
+	_Atomic int tid;           /* kernel thread id, for tests and tracing */
+	struct exitq *exitqs[ENGINE_MAX_EXITQS];
+	unsigned n_exitqs;
+	struct engine_op doorbell_op; /* target of MSG_RING wake-ups */
+	struct engine_op ignore_op;   /* completions nobody needs to see */
+	struct engine_stats stats;
+	void (*on_start)(struct engine *e, void *arg); /* run first on the engine thread */
+	void *on_start_arg;
+};
+
+/* Create the ring (no thread yet). Returns 0 or -errno; explains failures in the log. */
+int engine_init(struct engine *e, const struct engine_params *p);
+/* Start the engine thread; the loop runs until engine_stop() is called on it. */
+int engine_start(struct engine *e);
+/* Run the loop on the calling thread instead (tests, single-threaded tools). */
+void engine_run(struct engine *e);
+/* Wait for the engine thread to finish, then release the ring. */
+void engine_join(struct engine *e);
+void engine_destroy(struct engine *e);
+
+/* Engine thread only: leave the loop after this iteration. */
+void engine_stop(struct engine *e);
+
+/* Engine thread (or before start): an SQE whose completion calls op->handler.
+ * Never fails: a full SQ is flushed to the kernel first. */
+struct io_uring_sqe *engine_sqe(struct engine *e, struct engine_op *op);
+
+/* Any thread: make sure a sleeping engine wakes up and looks at its exit queues.
+ * Uses the caller's own ring to send the MSG_RING. */
+void engine_doorbell(struct engine *e, struct io_uring *from);
+
+/* Register a producer queue before engine_start(). */
+int engine_attach_exitq(struct engine *e, struct exitq *q);
+
+/* Timers on the ring. */
+struct engine_timer {
+	struct engine_op op;
+	struct __kernel_timespec ts;
+	void (*fn)(struct engine *e, struct engine_timer *t);
+	void *ctx;
+	bool armed;
+};
+void engine_timer_arm(struct engine *e, struct engine_timer *t, uint64_t ns,
+		      void (*fn)(struct engine *e, struct engine_timer *t), void *ctx);
+void engine_timer_cancel(struct engine *e, struct engine_timer *t);
+
+uint64_t engine_now_ns(void);
+
+#endif

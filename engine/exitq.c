@@ -1,0 +1,133 @@
+/* exitq: single-producer single-consumer exit forwarding. See exitq.h. */
+#include "exitq.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+
+int exitq_init(struct exitq *q, struct engine *e, uint64_t spin_ns)
+{
+	int ret;
+
+	memset(q, 0, sizeof(*q));
+	q->engine = e;
+	q->spin_ns = spin_ns;
+	ret = io_uring_queue_init(8, &q->ring, 0);
+	if (ret < 0) {
+		log_error("exit queue: cannot create the vCPU's ring: %s", strerror(-ret));
+		return ret;
+	}
+	ret = engine_attach_exitq(e, q);
+	if (ret < 0) {
+		io_uring_queue_exit(&q->ring);
+		log_error("exit queue: engine %s has no room for another queue", e->name);
+	}
+	return ret;
+}
+
+void exitq_destroy(struct exitq *q) { io_uring_queue_exit(&q->ring); }
+
+static void wake_engine(struct exitq *q)
+{
+	/* Pairs with the engine's awake=0 / fence / recheck before it sleeps. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load_explicit(&q->engine->awake, memory_order_relaxed)) {
+		q->doorbells++;
+		engine_doorbell(q->engine, &q->ring);
+	}
+}
+
+static struct exitq_msg *push(struct exitq *q, const struct exitq_msg *m)
+{
+	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	unsigned spins = 0;
+
+	while (tail - atomic_load_explicit(&q->head, memory_order_acquire) >= EXITQ_SLOTS) {
+		/* Full: the engine is behind. Make sure it is running, then give it the CPU. */
+		wake_engine(q);
+		if (++spins > 64)
+			sched_yield();
+		else
+			__builtin_ia32_pause();
+	}
+	struct exitq_msg *slot = &q->slots[tail & (EXITQ_SLOTS - 1)];
+	*slot = *m;
+	slot->seq = ++q->next_seq;
+	atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
+	wake_engine(q);
+	return slot;
+}
+
+void exitq_post(struct exitq *q, const struct exitq_msg *m)
+{
+	struct exitq_msg tmp = *m;
+	tmp.wants_reply = 0;
+	q->posted++;
+	push(q, &tmp);
+}
+
+static bool answered(struct exitq *q, uint32_t seq)
+{
+	return (int32_t)(atomic_load_explicit(&q->replied, memory_order_acquire) - seq) >= 0;
+}
+
+void exitq_call(struct exitq *q, struct exitq_msg *m)
+{
+	struct exitq_msg tmp = *m;
+	struct exitq_msg *slot;
+	uint64_t deadline = 0;
+
+	tmp.wants_reply = 1;
+	q->calls++;
+	slot = push(q, &tmp);
+	uint32_t seq = slot->seq;
+	for (unsigned i = 0; !answered(q, seq); i++) {
+		if ((i & 63) == 0) {
+			uint64_t now = engine_now_ns();
+			if (!deadline)
+				deadline = now + q->spin_ns;
+			else if (now >= deadline)
+				break;
+		}
+		__builtin_ia32_pause();
+	}
+	while (!answered(q, seq)) {
+		struct io_uring_cqe *cqe;
+		atomic_store(&q->sleeping, 1);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (answered(q, seq))
+			break;
+		q->sleeps++;
+		if (io_uring_wait_cqe(&q->ring, &cqe) == 0)
+			io_uring_cqe_seen(&q->ring, cqe);
+	}
+	atomic_store(&q->sleeping, 0);
+	m->value = slot->value;
+}
+
+unsigned exitq_drain(struct engine *e, struct exitq *q)
+{
+	uint32_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+	unsigned n = 0;
+
+	for (; head != tail; head++, n++) {
+		struct exitq_msg *m = &q->slots[head & (EXITQ_SLOTS - 1)];
+		bool reply = m->wants_reply;
+		uint32_t seq = m->seq;
+		m->fn(m);
+		/* Free the slot before answering: the producer may reuse it once answered. */
+		atomic_store_explicit(&q->head, head + 1, memory_order_release);
+		if (reply) {
+			atomic_store_explicit(&q->replied, seq, memory_order_release);
+			atomic_thread_fence(memory_order_seq_cst);
+			if (atomic_load_explicit(&q->sleeping, memory_order_relaxed)) {
+				struct io_uring_sqe *sqe = engine_sqe(e, &e->ignore_op);
+				io_uring_prep_msg_ring(sqe, q->ring.ring_fd, 0, 0, 0);
+			}
+		}
+	}
+	return n;
+}

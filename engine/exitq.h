@@ -1,0 +1,62 @@
+/* exitq: a vCPU's queue of forwarded exits to the engine that owns the device.
+ *
+ * One producer (the vCPU thread), one consumer (the engine thread). A message is a
+ * function the engine runs on its own thread plus its arguments. Posted messages
+ * (port/MMIO writes) return at once so the vCPU re-enters the guest; they are run in
+ * order. A call (a read) is posted the same way and then waits for the engine's reply,
+ * spinning briefly, then sleeping on the vCPU's own small ring until the engine sends
+ * it a MSG_RING. The engine is woken with a MSG_RING only when it is asleep. */
+#ifndef RV_EXITQ_H
+#define RV_EXITQ_H
+
+#include "engine.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct exitq_msg {
+	void (*fn)(struct exitq_msg *m); /* runs on the engine thread */
+	void *ctx;
+	uint64_t addr;
+	uint64_t value;   /* write data (up to 8 bytes) or read result */
+	uint8_t *data;    /* calls only: buffer the engine may fill (stays valid until the reply) */
+	uint32_t len;     /* access size in bytes */
+	uint32_t count;   /* repetitions (string port I/O) */
+	uint8_t is_write;
+	uint8_t wants_reply;
+	uint32_t seq;     /* set by exitq */
+};
+
+#define EXITQ_SLOTS 256 /* power of two */
+
+struct exitq {
+	struct exitq_msg slots[EXITQ_SLOTS];
+	_Alignas(64) _Atomic uint32_t tail;    /* producer writes */
+	_Alignas(64) _Atomic uint32_t head;    /* consumer writes */
+	_Atomic uint32_t replied;              /* seq of the last call answered */
+	_Atomic int sleeping;                  /* producer waits on its ring for a reply */
+	_Alignas(64) struct engine *engine;
+	struct io_uring ring;                  /* the producer's own small ring */
+	uint32_t next_seq;
+	uint64_t spin_ns;                      /* how long a call spins before sleeping */
+	uint64_t posted, calls, sleeps, doorbells;
+};
+
+/* Set up the queue and its producer ring, and attach it to engine e (before start). */
+int exitq_init(struct exitq *q, struct engine *e, uint64_t spin_ns);
+void exitq_destroy(struct exitq *q);
+
+/* Producer: queue m and return. */
+void exitq_post(struct exitq *q, const struct exitq_msg *m);
+/* Producer: queue m, wait until the engine has run it, copy its result back into m. */
+void exitq_call(struct exitq *q, struct exitq_msg *m);
+
+/* Engine: run everything queued on q; returns how many messages ran. */
+unsigned exitq_drain(struct engine *e, struct exitq *q);
+static inline int exitq_pending(struct exitq *q)
+{
+	return atomic_load_explicit(&q->tail, memory_order_acquire) !=
+	       atomic_load_explicit(&q->head, memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,23 @@
+/* topology: the host's NUMA nodes and their CPUs, read from a directory shaped like
+ * /sys/devices/system/node. Tests point it at recorded topologies of other hosts. */
+#ifndef RV_TOPOLOGY_H
+#define RV_TOPOLOGY_H
+
+#include <sched.h>
+
+#define TOPO_MAX_NODES 64
+
+struct host_topology {
+	int n_nodes;
+	int node_id[TOPO_MAX_NODES];
+	cpu_set_t cpus[TOPO_MAX_NODES];
+};
+
+/* root NULL: the running host. Returns 0 or -errno. */
+int topology_load(struct host_topology *t, const char *root);
+/* Index into t of node id, or -1. */
+int topology_find(const struct host_topology *t, int node_id);
+/* Parse a Linux cpulist ("0-3,8,10-11"). Returns 0 or -EINVAL. */
+int topology_parse_cpulist(const char *s, cpu_set_t *set);
+
+#endif
