@@ -119,7 +119,7 @@ void engine_writer_log_sink(void *ctx, const char *line, size_t len)
 
 static void reader_arm(struct engine_reader *r)
 {
-	if (r->armed || r->stopped)
+	if (r->armed || r->stopped || r->paused)
 		return;
 	r->armed = true;
 	io_uring_prep_read(engine_sqe(r->engine, &r->op), r->fd, r->buf, sizeof(r->buf), (uint64_t)-1);
@@ -169,4 +169,12 @@ void engine_reader_stop(struct engine_reader *r)
 	r->stopped = true;
 	if (r->armed)
 		io_uring_prep_cancel(engine_sqe(r->engine, &r->engine->ignore_op), &r->op, 0);
+}
+
+void engine_reader_pause(struct engine_reader *r) { r->paused = true; }
+
+void engine_reader_resume(struct engine_reader *r)
+{
+	r->paused = false;
+	reader_arm(r);
 }

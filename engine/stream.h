@@ -22,6 +22,7 @@ struct engine_writer {
 	int error;                 /* first write error (-errno); the writer then discards */
 	uint64_t dropped;          /* bytes refused because the buffer was full */
 	void (*on_drained)(struct engine_writer *w); /* called once when empty, then cleared */
+	void *ctx;                 /* for on_drained */
 };
 
 int engine_writer_init(struct engine_writer *w, struct engine *e, int fd, size_t cap, const char *what);
@@ -40,7 +41,7 @@ struct engine_reader {
 	struct engine_op op;
 	int fd;
 	char buf[512];
-	bool armed, stopped;
+	bool armed, stopped, paused;
 	void (*on_data)(struct engine_reader *r, const char *data, size_t len);
 	void (*on_end)(struct engine_reader *r, int err); /* 0 at EOF, else -errno */
 	void *ctx;
@@ -50,5 +51,8 @@ void engine_reader_start(struct engine_reader *r, struct engine *e, int fd,
 			 void (*on_data)(struct engine_reader *r, const char *data, size_t len),
 			 void (*on_end)(struct engine_reader *r, int err), void *ctx);
 void engine_reader_stop(struct engine_reader *r);
+/* Flow control: a paused reader finishes its current read and takes no more until resumed. */
+void engine_reader_pause(struct engine_reader *r);
+void engine_reader_resume(struct engine_reader *r);
 
 #endif

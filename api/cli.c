@@ -1,0 +1,213 @@
+/* cli: see cli.h. */
+#include "cli.h"
+
+#include "engine/log.h"
+#include "kvlist.h"
+#include "kvm/guest_mem.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef RV_VERSION
+#define RV_VERSION "unknown"
+#endif
+
+void config_init(struct vm_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->cpus.boot_vcpus = 1;
+	c->memory.size = CONFIG_DEFAULT_MEMORY;
+	c->serial.mode = SERIAL_TTY;
+	c->tuning.engine_poll_ns = 200 * 1000;
+	c->tuning.vcpu_spin_ns = 100 * 1000;
+	c->log_level = LOG_INFO;
+}
+
+void config_free(struct vm_config *c)
+{
+	free(c->payload.kernel);
+	free(c->payload.initramfs);
+	free(c->payload.cmdline);
+	free(c->serial.file);
+	memset(c, 0, sizeof(*c));
+}
+
+void cli_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ringvisor [options]\n"
+		"  --kernel PATH            kernel: a bzImage, or an ELF with a PVH entry note\n"
+		"  --initramfs PATH         initramfs handed to the kernel\n"
+		"  --cmdline STRING         kernel command line\n"
+		"  --cpus boot=N            vCPUs (1..%d, and no more than KVM allows)\n"
+		"  --memory size=SIZE       guest RAM, e.g. 512M, 4G (default 512M)\n"
+		"  --serial tty|file=PATH|off|null\n"
+		"                           COM1: the terminal (default; input from stdin), a file, or nowhere\n"
+		"  --engine poll_us=N,vcpu_spin_us=N\n"
+		"                           how long an idle engine polls before sleeping (default 200),\n"
+		"                           how long a vCPU spins for a device read's reply (default 100)\n"
+		"  --log-level error|warn|info|debug\n"
+		"  -h, --help               this text\n"
+		"  -V, --version            the version\n"
+		"Exit status: 0 when the guest powers off, resets or writes 0 to the exit port (0xf4),\n"
+		"or on SIGINT/SIGTERM; the exit port's value otherwise; 1 for a bad option or a failed\n"
+		"start; 3 when the guest faults fatally (registers are printed); 4 for an internal error.\n",
+		CONFIG_MAX_VCPUS);
+}
+
+static int bad(const char *flag, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "ringvisor: error: %s: ", flag);
+	fprintf(stderr, fmt, arg ? arg : "");
+	fprintf(stderr, "\n");
+	return -EINVAL;
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return (errno || *end || *out > max) ? -EINVAL : 0;
+}
+
+static int cpus_item(void *ctx, const char *key, const char *value)
+{
+	struct vm_config *c = ctx;
+	unsigned long long n;
+
+	if (!strcmp(key, "boot") || !strcmp(key, "max")) {
+		if (parse_uint(value, ~0u, &n) || n == 0 || n > CONFIG_MAX_VCPUS) {
+			fprintf(stderr, "ringvisor: error: --cpus %s=%s: must be a number from 1 to %d\n", key,
+				value ? value : "", CONFIG_MAX_VCPUS);
+			return -EINVAL;
+		}
+		if (!strcmp(key, "boot"))
+			c->cpus.boot_vcpus = (unsigned)n;
+		else
+			c->cpus.max_vcpus = (unsigned)n;
+		return 0;
+	}
+	return bad("--cpus", "unknown option '%s' (known: boot, max)", key);
+}
+
+static int memory_item(void *ctx, const char *key, const char *value)
+{
+	struct vm_config *c = ctx;
+	if (!strcmp(key, "size")) {
+		if (parse_size(value, &c->memory.size) || c->memory.size == 0)
+			return bad("--memory", "size='%s' is not a size greater than zero (e.g. 512M, 4G)", value);
+		return 0;
+	}
+	return bad("--memory", "unknown option '%s' (known: size)", key);
+}
+
+static int serial_item(void *ctx, const char *key, const char *value)
+{
+	struct vm_config *c = ctx;
+	if (!value && !strcmp(key, "tty"))
+		c->serial.mode = SERIAL_TTY;
+	else if (!value && !strcmp(key, "off"))
+		c->serial.mode = SERIAL_OFF;
+	else if (!value && !strcmp(key, "null"))
+		c->serial.mode = SERIAL_NULL;
+	else if (!strcmp(key, "file") && value && *value) {
+		c->serial.mode = SERIAL_FILE;
+		free(c->serial.file);
+		c->serial.file = strdup(value);
+	} else
+		return bad("--serial", "'%s' is not one of tty, file=PATH, off, null", key);
+	return 0;
+}
+
+static int engine_item(void *ctx, const char *key, const char *value)
+{
+	struct vm_config *c = ctx;
+	unsigned long long n;
+	if (parse_uint(value, 10 * 1000 * 1000, &n))
+		return bad("--engine", "'%s' needs a number of microseconds up to 10000000", key);
+	if (!strcmp(key, "poll_us"))
+		c->tuning.engine_poll_ns = n * 1000;
+	else if (!strcmp(key, "vcpu_spin_us"))
+		c->tuning.vcpu_spin_ns = n * 1000;
+	else
+		return bad("--engine", "unknown option '%s' (known: poll_us, vcpu_spin_us)", key);
+	return 0;
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
+{
+	enum { O_KERNEL = 256, O_INITRAMFS, O_CMDLINE, O_CPUS, O_MEMORY, O_SERIAL, O_ENGINE, O_LOG };
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "initramfs", required_argument, NULL, O_INITRAMFS },
+		{ "cmdline", required_argument, NULL, O_CMDLINE },
+		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "memory", required_argument, NULL, O_MEMORY },
+		{ "serial", required_argument, NULL, O_SERIAL },
+		{ "engine", required_argument, NULL, O_ENGINE },
+		{ "log-level", required_argument, NULL, O_LOG },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
+		int ret = 0;
+		switch (opt) {
+		case O_KERNEL: set_str(&c->payload.kernel, optarg); break;
+		case O_INITRAMFS: set_str(&c->payload.initramfs, optarg); break;
+		case O_CMDLINE: set_str(&c->payload.cmdline, optarg); break;
+		case O_CPUS: ret = kvlist_parse(optarg, cpus_item, c); break;
+		case O_MEMORY: ret = kvlist_parse(optarg, memory_item, c); break;
+		case O_SERIAL: ret = kvlist_parse(optarg, serial_item, c); break;
+		case O_ENGINE: ret = kvlist_parse(optarg, engine_item, c); break;
+		case O_LOG:
+			if (!strcmp(optarg, "error")) c->log_level = LOG_ERROR;
+			else if (!strcmp(optarg, "warn")) c->log_level = LOG_WARN;
+			else if (!strcmp(optarg, "info")) c->log_level = LOG_INFO;
+			else if (!strcmp(optarg, "debug")) c->log_level = LOG_DEBUG;
+			else ret = bad("--log-level", "'%s' is not one of error, warn, info, debug", optarg);
+			break;
+		case 'h': cli_usage(stdout); return CLI_EXIT_OK;
+		case 'V': printf("ringvisor %s\n", RV_VERSION); return CLI_EXIT_OK;
+		case ':':
+			fprintf(stderr, "ringvisor: error: %s needs a value (see --help)\n", argv[optind - 1]);
+			return CLI_ERROR;
+		default:
+			fprintf(stderr, "ringvisor: error: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return CLI_ERROR;
+		}
+		if (ret)
+			return CLI_ERROR;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ringvisor: error: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return CLI_ERROR;
+	}
+	if (!c->payload.kernel) {
+		fprintf(stderr, "ringvisor: error: no kernel given: use --kernel PATH (a bzImage or a PVH ELF)\n");
+		return CLI_ERROR;
+	}
+	if (c->cpus.max_vcpus && c->cpus.max_vcpus < c->cpus.boot_vcpus) {
+		fprintf(stderr, "ringvisor: error: --cpus max=%u is below boot=%u\n", c->cpus.max_vcpus,
+			c->cpus.boot_vcpus);
+		return CLI_ERROR;
+	}
+	if (!c->cpus.max_vcpus)
+		c->cpus.max_vcpus = c->cpus.boot_vcpus;
+	return CLI_RUN;
+}

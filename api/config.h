@@ -1,0 +1,37 @@
+/* config: the VM configuration, shaped like Cloud Hypervisor's VmConfig. The command
+ * line builds it (cli.c) and, later, the HTTP API's vm.create will too: one path. */
+#ifndef RV_CONFIG_H
+#define RV_CONFIG_H
+
+#include <stdint.h>
+
+enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_OFF, SERIAL_NULL };
+
+struct vm_config {
+	struct {
+		unsigned boot_vcpus, max_vcpus;
+	} cpus;
+	struct {
+		uint64_t size;
+	} memory;
+	struct {
+		char *kernel, *initramfs, *cmdline;
+	} payload;
+	struct {
+		enum serial_mode mode;
+		char *file;
+	} serial;
+	struct {
+		uint64_t engine_poll_ns; /* how long an idle engine spins before sleeping */
+		uint64_t vcpu_spin_ns;   /* how long a vCPU spins for a read's reply */
+	} tuning;
+	int log_level;
+};
+
+#define CONFIG_DEFAULT_MEMORY (512ull << 20)
+#define CONFIG_MAX_VCPUS 254
+
+void config_init(struct vm_config *c);
+void config_free(struct vm_config *c);
+
+#endif

@@ -1,0 +1,43 @@
+/* bus: address ranges (port I/O or MMIO) mapped to device models and the engine that
+ * owns each. Filled before the vCPUs start, then read-only: vCPU threads look up the
+ * target of an exit here and forward it to the owning engine. */
+#ifndef RV_BUS_H
+#define RV_BUS_H
+
+#include <stdint.h>
+
+struct engine;
+
+struct bus_ops {
+	/* Run on the owning engine's thread. size is 1, 2, 4 or 8. */
+	void (*write)(void *dev, uint64_t addr, uint64_t value, unsigned size);
+	uint64_t (*read)(void *dev, uint64_t addr, unsigned size);
+};
+
+struct bus_entry {
+	uint64_t base, len;
+	const struct bus_ops *ops;
+	void *dev;
+	struct engine *engine;
+	const char *name;
+};
+
+struct bus {
+	const char *name; /* "pio" or "mmio" */
+	struct bus_entry *entries;
+	unsigned n, cap;
+};
+
+void bus_init(struct bus *b, const char *name);
+void bus_free(struct bus *b);
+/* Returns 0, or -EEXIST if the range overlaps one already there (logged). */
+int bus_add(struct bus *b, uint64_t base, uint64_t len, const struct bus_ops *ops, void *dev,
+	    struct engine *engine, const char *name);
+/* The entry that holds [addr, addr+size), or NULL. */
+const struct bus_entry *bus_find(const struct bus *b, uint64_t addr, unsigned size);
+
+struct exitq_msg;
+/* Run a forwarded access (an exitq message whose ctx is a bus_entry) on the engine. */
+void bus_dispatch(struct exitq_msg *m);
+
+#endif

@@ -1,0 +1,41 @@
+/* layout: where things live in guest-physical memory on the x86 PC machine. */
+#ifndef RV_LAYOUT_H
+#define RV_LAYOUT_H
+
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+
+#define LAYOUT_BOOT_GDT        0x500ull
+#define LAYOUT_PVH_START_INFO  0x6000ull
+#define LAYOUT_PVH_MODLIST     0x6040ull
+#define LAYOUT_PVH_MEMMAP      0x6100ull   /* up to LAYOUT_MAX_E820 entries of 24 bytes */
+#define LAYOUT_ZERO_PAGE       0x7000ull   /* Linux boot_params */
+#define LAYOUT_BOOT_PML4       0x9000ull
+#define LAYOUT_BOOT_PDPT       0xa000ull
+#define LAYOUT_BOOT_PD         0xb000ull   /* 4 pages: identity map of the first 4 GiB */
+#define LAYOUT_CMDLINE         0x20000ull
+#define LAYOUT_CMDLINE_MAX     0x10000ull
+#define LAYOUT_EBDA            0x9fc00ull
+#define LAYOUT_BIOS_START      0xf0000ull  /* MP table lives here */
+#define LAYOUT_HIMEM           0x100000ull /* kernels load at 1 MiB */
+
+#define LAYOUT_PCI_HOLE_START  0xc0000000ull /* RAM below 4 GiB ends here */
+#define LAYOUT_4G              0x100000000ull
+#define LAYOUT_IOAPIC          0xfec00000ull
+#define LAYOUT_LAPIC           0xfee00000ull
+
+#define LAYOUT_MAX_E820        64
+
+/* Ports */
+#define PORT_DEBUG             0x80   /* POST/boot-timing bytes */
+#define PORT_DEBUG_EXIT        0xf4   /* 4 bytes: the guest's exit status (QEMU isa-debug-exit place) */
+#define PORT_COM1              0x3f8
+#define PORT_I8042_DATA        0x60
+#define PORT_I8042_CMD         0x64
+#define PORT_RTC_INDEX         0x70
+#define PORT_RTC_DATA          0x71
+#define PORT_SYSCTRL_A         0x92   /* bit 0: fast reset */
+
+#define IRQ_COM1               4
+
+#endif
