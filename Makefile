@@ -16,7 +16,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all asan deps test unit demo bench clean linux-image
-all: $(BUILD)/ringvisor $(BUILD)/guest/guest.elf $(UNIT_BIN)
+all: $(BUILD)/ringvisor $(BUILD)/guest/guest.elf $(UNIT_BIN) $(BUILD)/tests/deny_io_uring
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -33,7 +33,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libringvisor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
--include tests/guest/guest.mk
+$(BUILD)/tests/deny_io_uring: tests/tools/deny_io_uring.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+include tests/guest/guest.mk
 
 # Sanitizer build in its own tree: ringvisor and the unit tests under ASan + UBSan.
 asan:

@@ -25,6 +25,7 @@ struct exitq_msg {
 	uint8_t is_write;
 	uint8_t wants_reply;
 	uint32_t seq;     /* set by exitq */
+	uint64_t when_ns; /* when the vCPU saw the exit (log_uptime_ns) */
 };
 
 #define EXITQ_SLOTS 256 /* power of two */

@@ -68,10 +68,16 @@ const struct bus_entry *bus_find(const struct bus *b, uint64_t addr, unsigned si
 	return NULL;
 }
 
+static __thread uint64_t access_time_ns;
+
+uint64_t bus_access_time_ns(void) { return access_time_ns; }
+
 void bus_dispatch(struct exitq_msg *m)
 {
 	const struct bus_entry *be = m->ctx;
 	unsigned size = m->len;
+
+	access_time_ns = m->when_ns;
 
 	if (m->count == 1) {
 		if (m->is_write)

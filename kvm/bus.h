@@ -39,5 +39,8 @@ const struct bus_entry *bus_find(const struct bus *b, uint64_t addr, unsigned si
 struct exitq_msg;
 /* Run a forwarded access (an exitq message whose ctx is a bus_entry) on the engine. */
 void bus_dispatch(struct exitq_msg *m);
+/* In a bus_ops handler: when the vCPU made this access (ns since VMM start). Posted
+ * writes run later than they happened; boot timing wants the vCPU's time. */
+uint64_t bus_access_time_ns(void);
 
 #endif

@@ -13,7 +13,7 @@ static void debug_write(void *dev, uint64_t addr, uint64_t value, unsigned size)
 	(void)size;
 
 	if (addr == PORT_DEBUG) {
-		uint64_t t = log_uptime_ns();
+		uint64_t t = bus_access_time_ns();
 		d->post_bytes++;
 		log_info("debug port 0x80: 0x%02x at %llu.%03llu ms", (unsigned)(value & 0xff),
 			 (unsigned long long)(t / 1000000), (unsigned long long)(t / 1000 % 1000));

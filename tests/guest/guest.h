@@ -1,0 +1,166 @@
+/* guest.h — shared definitions for the ringvisor guest kit: types, machine
+ * constants (ports, addresses), service-call numbers and the prototypes of
+ * every module. One header on purpose: the kit is small and freestanding. */
+#ifndef GUEST_H
+#define GUEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int64_t s64;
+
+#include "asm.h" /* MAX_CPUS, stack sizes, selectors, TRAMPOLINE_PA */
+
+/* Machine contract: ports every VMM we run on must provide. */
+#define PORT_COM1 0x3f8     /* 16550 THR: output, one byte per outb        */
+#define PORT_COM1_SCR 0x3ff /* 16550 scratch register: handled by the VMM  */
+#define PORT_PIC1_IMR 0x21  /* master PIC mask: handled inside KVM         */
+#define PORT_EXIT 0xf4      /* outl v: stop the VM (QEMU: status (v<<1)|1) */
+
+#define LAPIC_BASE 0xfee00000ul
+
+/* Service calls: CPL3 -> CPL0 via `int $0x80` (see trap.c for why the #UD
+ * path exists). rax = number, rdi/rsi/rdx = arguments, rax = result. */
+enum svc {
+    SVC_NOP = 0,       /* round trip only                                    */
+    SVC_WRITE = 1,     /* (buf, len): bytes to COM1                          */
+    SVC_EXIT = 2,      /* (code): outl code to 0xf4, never returns            */
+    SVC_PIT_CAL = 3,   /* () -> TSC cycles in 10 ms of PIT ch2, 0 on failure */
+    SVC_BENCH = 4,     /* (kind, n) -> TSC cycles of n port ops at CPL0       */
+    SVC_HALT = 5,      /* () cli;hlt forever (parks an AP)                    */
+    SVC_CPUID = 6,     /* (leaf, subleaf, u32 out[4]): CPUID as the VM sees it */
+    SVC_FLUSH_TLB = 7, /* () reload CR3 after page-table edits at CPL3        */
+    SVC_TRIPLE_FAULT = 8, /* () empty IDT + exception: the CPU shuts down     */
+    SVC_OUTB = 9,      /* (port, value): one port write at CPL0               */
+};
+enum bench_kind { BENCH_OUT_VMM = 0, BENCH_OUT_KVM = 1, BENCH_IN_VMM = 2, BENCH_NOP = 3 };
+
+static inline u64 svc(u64 nr, u64 a, u64 b, u64 c)
+{
+    u64 ret;
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "memory");
+    return ret;
+}
+
+/* CPUID as the VMM configured it: executed at CPL0 by a service call. */
+static inline void vcpuid(u32 leaf, u32 sub, u32 r[4])
+{
+    svc(SVC_CPUID, leaf, sub, (u64)r);
+}
+
+static inline u64 rdtsc(void)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((u64)hi << 32) | lo;
+}
+
+/* Raw CPUID. Beware: on kvm_pvm CPUID at CPL3 is not intercepted and
+ * returns the host's values (host APIC ID, host features, host hypervisor
+ * leaves). Guest-visible CPUID at CPL3 must go through vcpuid(). */
+static inline void cpuid(u32 leaf, u32 sub, u32 *a, u32 *b, u32 *c, u32 *d)
+{
+    __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
+}
+
+/* A pointer to a physical (= virtual, identity map) address. The empty asm
+ * hides the constant from GCC, which otherwise "knows" that low fixed
+ * addresses such as 0x40e point at zero-sized objects (-Warray-bounds). */
+static inline void *phys(u64 pa)
+{
+    void *p = (void *)pa;
+    __asm__("" : "+r"(p));
+    return p;
+}
+
+static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
+static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
+
+/* Port I/O: only legal at CPL0 on kvm_pvm (a #GP at CPL3 even with IOPL=3). */
+static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline u8 inb(u16 port)
+{
+    u8 v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+/* Trap frame built by isr.S: caller-saved registers, then what the CPU pushed. */
+struct frame {
+    u64 r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
+    u64 vector, err, rip, cs, rflags, rsp, ss;
+};
+
+/* lib.c */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+size_t strlen(const char *s);
+static inline int streq(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+int vfmt(char *buf, size_t size, const char *fmt, va_list ap);
+int fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *fixed(u64 v, unsigned decimals); /* v / 10^decimals, printed */
+u64 parse_u64(const char *s, const char **end);
+
+/* print.c (CPL3) */
+void gprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void guest_exit(u32 code) __attribute__((noreturn));
+void fail(const char *reason) __attribute__((noreturn));
+
+/* serial.c (CPL0) */
+void serial_write(const char *s, size_t n);
+void serial_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vm_exit(u32 code) __attribute__((noreturn));
+
+/* cpu.c (CPL0) */
+void cpu_init_cpl0(u64 cpu);
+/* service.c (CPL0) */
+void service(struct frame *f);
+
+/* pvh.c */
+struct e820 { u64 addr, size; u32 type; };
+#define E820_MAX 128
+extern struct e820 e820[E820_MAX];
+extern unsigned e820_count;
+extern char cmdline[1024];
+void pvh_init(void);
+int cmdline_get(const char *key, char *out, size_t outsz);
+
+/* paging.c */
+int paging_map_high(u64 end);
+
+/* tsc.c */
+extern u64 tsc_khz;
+void tsc_init(void);
+u64 cycles_to_ps(u64 cycles);
+
+/* mptable.c */
+struct mp_cpu { u8 apic_id; u8 bsp; };
+int mptable_cpus(struct mp_cpu *out, int max); /* -1: no table */
+
+/* smp.c */
+extern volatile u32 cpu_alive[MAX_CPUS];
+int smp_start_ap(u32 cpu, u32 apic_id);
+void ap_main(u64 cpu) __attribute__((noreturn));
+extern void (*volatile ap_work)(u64 cpu);
+
+/* jobs */
+int job_boot(void);
+int job_smp(void);
+int job_exits(void);
+int job_spin(void);
+int job_fault(void);
+int job_post(void);
+int job_reset(void);
+
+#endif

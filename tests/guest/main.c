@@ -1,0 +1,49 @@
+/* main.c — the BSP's first CPL3 code: clears .bss, prints the banner, reads
+ * the boot information, selects the job from the command line and reports
+ * the result. */
+#include "guest.h"
+
+extern char __bss_start[], __bss_end[];
+
+void guest_main(void) __attribute__((noreturn));
+void guest_main(void)
+{
+    char job[32] = "boot";
+
+    memset(__bss_start, 0, (size_t)(__bss_end - __bss_start));
+    /* Leading newline: firmware (SeaBIOS under QEMU) may leave its last line
+     * unterminated on COM1; the banner must start a line of its own. */
+    gprintf("\nkit=ringvisor-guest-kit version=1\n");
+    pvh_init();
+    u64 ram_end = 0;
+    for (unsigned i = 0; i < e820_count; i++)
+        if (e820[i].type == 1 && e820[i].addr + e820[i].size > ram_end)
+            ram_end = e820[i].addr + e820[i].size;
+    if (paging_map_high(ram_end) < 0)
+        fail("no_room_for_page_tables");
+    cmdline_get("job", job, sizeof job);
+    gprintf("job=%s\n", job);
+    tsc_init();
+
+    int rc;
+    if (streq(job, "boot"))
+        rc = job_boot();
+    else if (streq(job, "smp"))
+        rc = job_smp();
+    else if (streq(job, "exits"))
+        rc = job_exits();
+    else if (streq(job, "spin"))
+        rc = job_spin();
+    else if (streq(job, "fault"))
+        rc = job_fault();
+    else if (streq(job, "post"))
+        rc = job_post();
+    else if (streq(job, "reset"))
+        rc = job_reset();
+    else
+        fail("unknown_job");
+    if (rc)
+        fail("job_failed"); /* jobs normally fail() with a precise reason */
+    gprintf("result=pass\n");
+    guest_exit(0);
+}
