@@ -19,8 +19,9 @@ static void sig_data(struct engine_reader *r, const char *data, size_t len)
 {
 	struct sigwatch *s = r->ctx;
 	for (size_t off = 0; off + sizeof(struct signalfd_siginfo) <= len; off += sizeof(struct signalfd_siginfo)) {
-		const struct signalfd_siginfo *si = (const void *)(data + off);
-		s->fn(s, (int)si->ssi_signo);
+		struct signalfd_siginfo si;
+		memcpy(&si, data + off, sizeof(si));
+		s->fn(s, (int)si.ssi_signo);
 	}
 }
 

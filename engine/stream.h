@@ -40,7 +40,7 @@ struct engine_reader {
 	struct engine *engine;
 	struct engine_op op;
 	int fd;
-	char buf[512];
+	_Alignas(16) char buf[512];
 	bool armed, stopped, paused;
 	void (*on_data)(struct engine_reader *r, const char *data, size_t len);
 	void (*on_end)(struct engine_reader *r, int err); /* 0 at EOF, else -errno */

@@ -40,6 +40,7 @@ if [ "$mode" != integration ]; then
 fi
 if [ "$mode" != unit ]; then
 	for t in tests/integration/*.sh; do
+		[ "$(basename "$t")" = lib.sh ] && continue
 		tests+=("integration/$(basename "$t" .sh)|bash $t")
 	done
 fi

@@ -1,0 +1,115 @@
+/* Unit tests for the command line: what each flag puts in the VmConfig, and that
+ * every malformed flag is refused. */
+#include "check.h"
+
+#include "api/cli.h"
+#include "api/kvlist.h"
+#include "engine/log.h"
+
+#include <stdio.h>
+
+static enum cli_result parse(struct vm_config *c, const char *const *args)
+{
+	char *argv[32];
+	int argc = 0;
+	argv[argc++] = "ringvisor";
+	for (; *args; args++)
+		argv[argc++] = (char *)*args;
+	argv[argc] = NULL;
+	config_init(c);
+	return cli_parse(argc, argv, c);
+}
+
+static void test_cli_full(void)
+{
+	struct vm_config c;
+	const char *args[] = { "--kernel", "k", "--initramfs", "i", "--cmdline", "a b", "--cpus", "boot=4,max=8",
+			       "--memory", "size=2G", "--serial", "file=/tmp/s", "--engine", "poll_us=5,vcpu_spin_us=7",
+			       "--log-level", "debug", NULL };
+	CHECK_EQ(parse(&c, args), CLI_RUN);
+	CHECK(!strcmp(c.payload.kernel, "k") && !strcmp(c.payload.initramfs, "i") && !strcmp(c.payload.cmdline, "a b"));
+	CHECK_EQ(c.cpus.boot_vcpus, 4);
+	CHECK_EQ(c.cpus.max_vcpus, 8);
+	CHECK_EQ(c.memory.size, 2ull << 30);
+	CHECK_EQ(c.serial.mode, SERIAL_FILE);
+	CHECK(!strcmp(c.serial.file, "/tmp/s"));
+	CHECK_EQ(c.tuning.engine_poll_ns, 5000);
+	CHECK_EQ(c.tuning.vcpu_spin_ns, 7000);
+	CHECK_EQ(c.log_level, LOG_DEBUG);
+	config_free(&c);
+}
+
+static void test_cli_defaults(void)
+{
+	struct vm_config c;
+	const char *args[] = { "--kernel", "k", NULL };
+	CHECK_EQ(parse(&c, args), CLI_RUN);
+	CHECK_EQ(c.cpus.boot_vcpus, 1);
+	CHECK_EQ(c.cpus.max_vcpus, 1);
+	CHECK_EQ(c.memory.size, CONFIG_DEFAULT_MEMORY);
+	CHECK_EQ(c.serial.mode, SERIAL_TTY);
+	config_free(&c);
+}
+
+static void test_cli_errors(void)
+{
+	static const char *const bad[][6] = {
+		{ "--kernel", "k", "--cpus", "boot=0", NULL },
+		{ "--kernel", "k", "--cpus", "boot=255", NULL },
+		{ "--kernel", "k", "--cpus", "boot=x", NULL },
+		{ "--kernel", "k", "--cpus", "boot=", NULL },
+		{ "--kernel", "k", "--cpus", "boot=4,max=2", NULL },
+		{ "--kernel", "k", "--memory", "size=0", NULL },
+		{ "--kernel", "k", "--memory", "4G", NULL },
+		{ "--kernel", "k", "--serial", "file=", NULL },
+		{ "--kernel", "k", "--serial", "pty", NULL },
+		{ "--kernel", "k", "--engine", "poll_us=-1", NULL },
+		{ "--kernel", "k", "--log-level", "loud", NULL },
+		{ "--kernel", "k", "--bogus", NULL },
+		{ "--kernel", NULL },
+		{ "--memory", "size=1G", NULL },
+		{ "--kernel", "k", "stray", NULL },
+	};
+	FILE *saved = stderr;
+	stderr = fopen("/dev/null", "w");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vm_config c;
+		enum cli_result r = parse(&c, bad[i]);
+		config_free(&c);
+		if (r != CLI_ERROR) {
+			fclose(stderr);
+			stderr = saved;
+			printf("# case %zu accepted\n", i);
+			CHECK(r == CLI_ERROR);
+		}
+	}
+	fclose(stderr);
+	stderr = saved;
+}
+
+static int collect(void *ctx, const char *k, const char *v)
+{
+	char *out = ctx;
+	strcat(out, k);
+	strcat(out, "=");
+	strcat(out, v ? v : "(null)");
+	strcat(out, ";");
+	return 0;
+}
+
+static void test_kvlist(void)
+{
+	char out[256] = "";
+	CHECK_EQ(kvlist_parse("boot=2,affinity=[0@[1,2],1@[3]],tty", collect, out), 0);
+	CHECK(!strcmp(out, "boot=2;affinity=[0@[1,2],1@[3]];tty=(null);"));
+}
+
+int main(void)
+{
+	log_init();
+	RUN(test_cli_full);
+	RUN(test_cli_defaults);
+	RUN(test_cli_errors);
+	RUN(test_kvlist);
+	CHECK_EXIT();
+}
