@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The engine thread makes no syscall but io_uring_enter while a guest runs: device
+# exits, console output, log lines and interrupts all go through its ring. Checked with
+# strace -f on real guest-kit runs (a console-heavy 2-vCPU job and the exits job, which
+# forwards port writes and reads), from the engine's first io_uring_enter up to the
+# stop (where it kicks the vCPUs with tgkill).
+source "$(dirname "$0")/lib.sh"
+
+if ! command -v strace >/dev/null; then
+	fail engine_syscalls "strace is not installed (make deps installs it)"
+	exit 0
+fi
+
+check_run() { # name cmdline cpus
+	local name=$1 cmdline=$2 cpus=$3 log=$TMP/$1.strace
+	strace -f -qq -o "$log" "$RINGVISOR" --kernel "$GUEST_ELF" --cpus boot="$cpus" --memory size=128M \
+		--cmdline "$cmdline" </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	local spid=$! vmm="" etid=""
+	for _ in $(seq 1 100); do
+		vmm=$(pgrep -P $spid -x ringvisor | head -n1)
+		[ -n "$vmm" ] && for t in /proc/"$vmm"/task/*; do
+			[ "$(cat "$t/comm" 2>/dev/null)" = rv-engine0 ] && etid=$(basename "$t")
+		done
+		[ -n "$etid" ] && break
+		sleep 0.05
+	done
+	wait $spid
+	if [ -z "$etid" ]; then
+		fail "$name" "could not find the engine thread"
+		return
+	fi
+	if ! grep -q '^result=pass' "$TMP/$name.out"; then
+		fail "$name" "guest did not pass: $(tail -n2 "$TMP/$name.out" | tr '\n' ' ')"
+		return
+	fi
+	# The engine's syscalls from its first io_uring_enter to the stop, where pthread_kill
+	# (rt_sigprocmask, getpid, tgkill) kicks the first vCPU.
+	local calls
+	calls=$(awk -v t="$etid" '$1 == t && $2 !~ /^<\.\.\./ { sub(/\(.*/, "", $2); print $2 }' "$log" |
+		awk '/^io_uring_enter$/ { on = 1 } /^tgkill$/ { exit } on' | head -n -2)
+	local n_enter others
+	n_enter=$(grep -c '^io_uring_enter$' <<<"$calls")
+	others=$(grep -v '^io_uring_enter$' <<<"$calls" | sort | uniq -c | tr '\n' ' ')
+	if [ "$n_enter" -lt 5 ]; then
+		fail "$name" "only $n_enter io_uring_enter calls seen: the trace did not catch the engine at work"
+	elif [ -n "$others" ]; then
+		fail "$name" "engine made other syscalls while the guest ran: $others"
+	else
+		pass "$name"
+		echo "# $name: $n_enter io_uring_enter calls, nothing else"
+	fi
+}
+
+check_run engine_only_io_uring_enter_console "job=spin ms=5 ticks=40" 2
+check_run engine_only_io_uring_enter_exits "job=exits n=800" 1
