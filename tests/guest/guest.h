@@ -37,6 +37,7 @@ enum svc {
     SVC_FLUSH_TLB = 7, /* () reload CR3 after page-table edits at CPL3        */
     SVC_TRIPLE_FAULT = 8, /* () empty IDT + exception: the CPU shuts down     */
     SVC_OUTB = 9,      /* (port, value): one port write at CPL0               */
+    SVC_INB = 10,      /* (port) -> value: one port read at CPL0              */
 };
 enum bench_kind { BENCH_OUT_VMM = 0, BENCH_OUT_KVM = 1, BENCH_IN_VMM = 2, BENCH_NOP = 3 };
 
@@ -162,5 +163,6 @@ int job_spin(void);
 int job_fault(void);
 int job_post(void);
 int job_reset(void);
+int job_echo(void);
 
 #endif

@@ -4,6 +4,8 @@
  *          `ticks=N` it stops by itself after N ticks.
  *   post:  write `count=` bytes (default 3: 1, 2, 3...) to the debug port 0x80, which
  *          ringvisor logs with a timestamp (boot timing).
+ *   echo:  read one line from COM1 (polling LSR) and print it back as `echo=LINE`: the
+ *          VMM's console input path.
  *   reset: ask the keyboard controller for a reset (0xfe to port 0x64).
  *   fault: `kind=triple` makes the CPU shut down (triple fault) at CPL0, so the VMM's
  *          fatal-exit path (exit reason + registers, non-zero status) can be tested. */
@@ -59,4 +61,26 @@ int job_reset(void)
     for (u64 end = rdtsc() + tsc_khz * 1000; (s64)(rdtsc() - end) < 0;)
         cpu_relax();
     fail("still_running_1s_after_reset");
+}
+
+int job_echo(void)
+{
+    char line[128];
+    size_t n = 0;
+    u64 deadline = rdtsc() + tsc_khz * 10000; /* 10 s */
+    gprintf("echo_ready=1\n");
+    while (n < sizeof line - 1) {
+        if (!(svc(SVC_INB, PORT_COM1 + 5, 0, 0) & 1)) { /* LSR.DR */
+            if ((s64)(rdtsc() - deadline) > 0)
+                fail("no_input_within_10s");
+            continue;
+        }
+        char c = (char)svc(SVC_INB, PORT_COM1, 0, 0);
+        if (c == '\n' || c == '\r')
+            break;
+        line[n++] = c;
+    }
+    line[n] = 0;
+    gprintf("echo=%s\n", line);
+    return 0;
 }

@@ -40,6 +40,8 @@ void guest_main(void)
         rc = job_post();
     else if (streq(job, "reset"))
         rc = job_reset();
+    else if (streq(job, "echo"))
+        rc = job_echo();
     else
         fail("unknown_job");
     if (rc)

@@ -89,6 +89,9 @@ void service(struct frame *f)
         __asm__ volatile("lidt %0; ud2" ::"m"(empty));
         break;
     }
+    case SVC_INB:
+        f->rax = inb((u16)f->rdi);
+        break;
     case SVC_OUTB:
         outb((u16)f->rdi, (u8)f->rsi);
         f->rax = 0;

@@ -80,3 +80,14 @@ if [ "$(cat "$p.rc")" = 1 ] && grep -q 'result=fail reason=unknown_job' "$p.out"
 else
 	fail exit_port_status "rc=$(cat "$p.rc") $(grep result "$p.out")"
 fi
+
+# Console input: bytes on stdin reach the guest through COM1's receive path
+p=$TMP/echo
+(sleep 0.3; printf 'hello from the host\n') | timeout 30 "$RINGVISOR" --kernel "$GUEST_ELF" --cmdline "job=echo" \
+	>"$p.out" 2>"$p.err"
+rc=$?
+if [ $rc = 0 ] && grep -q '^echo=hello from the host$' "$p.out"; then
+	pass serial_input_from_stdin
+else
+	fail serial_input_from_stdin "rc=$rc: $(grep -E 'echo|result' "$p.out" | tr '\n' ' ')"
+fi
