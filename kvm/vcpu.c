@@ -207,7 +207,10 @@ static void fatal_exit(struct vcpu *v)
 	log_error("vcpu%u: guest stopped: exit reason %u, %s", v->index, r->exit_reason, exit_name(r->exit_reason));
 	if (r->exit_reason == KVM_EXIT_INTERNAL_ERROR) {
 		char buf[256];
-		int n = snprintf(buf, sizeof(buf), "suberror %u", r->internal.suberror);
+		static const char *const sub[] = { "?", "emulation failed", "exception during exception delivery",
+						   "event delivery failed", "unexpected exit" };
+		unsigned s = r->internal.suberror;
+		int n = snprintf(buf, sizeof(buf), "suberror %u (%s)", s, s < 5 ? sub[s] : "?");
 		for (uint32_t i = 0; i < r->internal.ndata && i < 16 && n < (int)sizeof(buf) - 20; i++)
 			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " data[%u]=0x%llx", i,
 				      (unsigned long long)r->internal.data[i]);

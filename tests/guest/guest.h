@@ -38,6 +38,7 @@ enum svc {
     SVC_TRIPLE_FAULT = 8, /* () empty IDT + exception: the CPU shuts down     */
     SVC_OUTB = 9,      /* (port, value): one port write at CPL0               */
     SVC_INB = 10,      /* (port) -> value: one port read at CPL0              */
+    SVC_CMPXCHG16B = 11, /* () lock cmpxchg16b at CPL0: kvm_pvm cannot emulate it */
 };
 enum bench_kind { BENCH_OUT_VMM = 0, BENCH_OUT_KVM = 1, BENCH_IN_VMM = 2, BENCH_NOP = 3 };
 

@@ -89,6 +89,13 @@ void service(struct frame *f)
         __asm__ volatile("lidt %0; ud2" ::"m"(empty));
         break;
     }
+    case SVC_CMPXCHG16B: {
+        static u64 pair[2] __attribute__((aligned(16)));
+        u64 lo = 0, hi = 0;
+        __asm__ volatile("lock cmpxchg16b %0" : "+m"(pair), "+a"(lo), "+d"(hi) : "b"(1ul), "c"(2ul) : "memory");
+        f->rax = 0;
+        break;
+    }
     case SVC_INB:
         f->rax = inb((u16)f->rdi);
         break;
