@@ -59,6 +59,12 @@ int engine_init(struct engine *e, const struct engine_params *p)
 		log_error("engine %s: cannot create io_uring: %s", e->name, strerror(-ret));
 		return ret;
 	}
+	/* Work the kernel cannot do inline runs on io-wq threads; keep their number to the
+	 * node's CPUs so a burst of blocking I/O cannot spawn hundreds of them. */
+	unsigned cpus = CPU_COUNT(&e->cpus) > 0 ? (unsigned)CPU_COUNT(&e->cpus) : 4;
+	unsigned workers[2] = { cpus, cpus };
+	if (io_uring_register_iowq_max_workers(&e->ring, workers) < 0)
+		log_debug("engine %s: cannot bound io-wq workers (old kernel); continuing", e->name);
 	return 0;
 }
 
