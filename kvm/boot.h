@@ -39,9 +39,10 @@ int boot_load_pvh(const struct guest_mem *m, const struct boot_file *k, const st
 		  struct boot_state *out);
 int boot_load_bzimage(const struct guest_mem *m, const struct boot_file *k, const struct boot_config *c,
 		      struct boot_state *out);
-/* Where an initramfs of `size` bytes goes: page-aligned, as high as possible below
- * limit and above not_below. 0 if it does not fit. */
-uint64_t boot_initramfs_addr(const struct guest_mem *m, uint64_t size, uint64_t not_below, uint64_t limit);
+/* Read the initramfs at path into RAM: page-aligned, as high as possible below limit
+ * (and below the PCI hole) and above not_below. Returns 0 with its place, or -errno. */
+int boot_load_initramfs(const struct guest_mem *m, const char *path, uint64_t not_below, uint64_t limit,
+			uint64_t *addr, uint64_t *size);
 
 /* Program vCPU fd with the entry state (writes the boot GDT and, for 64-bit entry,
  * identity page tables into RAM). */

@@ -70,21 +70,12 @@ int boot_load_bzimage(const struct guest_mem *m, const struct boot_file *k, cons
 	bp->hdr.cmd_line_ptr = (uint32_t)LAYOUT_CMDLINE;
 
 	if (c->initramfs) {
-		struct boot_file rd;
-		if ((ret = boot_file_read(c->initramfs, "initramfs", &rd)) < 0)
-			return ret;
 		uint64_t limit = hdr.initrd_addr_max ? hdr.initrd_addr_max + 1ull : LAYOUT_PCI_HOLE_START;
-		uint64_t addr = boot_initramfs_addr(m, rd.size, load + need, limit);
-		if (!addr) {
-			log_error("initramfs '%s' (%zu bytes) does not fit in guest RAM above the kernel", c->initramfs,
-				  rd.size);
-			boot_file_free(&rd);
-			return -ENOMEM;
-		}
-		guest_mem_write(m, addr, rd.data, rd.size);
+		uint64_t addr, size;
+		if ((ret = boot_load_initramfs(m, c->initramfs, load + need, limit, &addr, &size)) < 0)
+			return ret;
 		bp->hdr.ramdisk_image = (uint32_t)addr;
-		bp->hdr.ramdisk_size = (uint32_t)rd.size;
-		boot_file_free(&rd);
+		bp->hdr.ramdisk_size = (uint32_t)size;
 	}
 
 	struct e820_entry map[LAYOUT_MAX_E820];

@@ -56,14 +56,26 @@ void boot_file_free(struct boot_file *f)
 	f->size = 0;
 }
 
-uint64_t boot_initramfs_addr(const struct guest_mem *m, uint64_t size, uint64_t not_below, uint64_t limit)
+int boot_load_initramfs(const struct guest_mem *m, const char *path, uint64_t not_below, uint64_t limit,
+			uint64_t *addr, uint64_t *size)
 {
+	struct boot_file rd;
+	int ret = boot_file_read(path, "initramfs", &rd);
+	if (ret < 0)
+		return ret;
 	uint64_t low_end = m->regions[0].size;
 	uint64_t top = low_end < limit ? low_end : limit;
-	if (size > top)
-		return 0;
-	uint64_t addr = (top - size) & ~0xfffull;
-	return addr >= not_below ? addr : 0;
+	uint64_t at = rd.size <= top ? (top - rd.size) & ~0xfffull : 0;
+	if (rd.size > top || at < not_below) {
+		log_error("initramfs '%s' (%zu bytes) does not fit in guest RAM above the kernel", path, rd.size);
+		boot_file_free(&rd);
+		return -ENOMEM;
+	}
+	guest_mem_write(m, at, rd.data, rd.size);
+	*addr = at;
+	*size = rd.size;
+	boot_file_free(&rd);
+	return 0;
 }
 
 int boot_load(const struct guest_mem *m, const struct boot_config *c, struct boot_state *out)

@@ -119,22 +119,12 @@ int boot_load_pvh(const struct guest_mem *m, const struct boot_file *k, const st
 	si.cmdline_paddr = LAYOUT_CMDLINE;
 
 	if (c->initramfs) {
-		struct boot_file rd;
-		if ((ret = boot_file_read(c->initramfs, "initramfs", &rd)) < 0)
+		struct hvm_modlist_entry mod = { 0 };
+		if ((ret = boot_load_initramfs(m, c->initramfs, kernel_end, LAYOUT_PCI_HOLE_START, &mod.paddr, &mod.size)) < 0)
 			return ret;
-		uint64_t addr = boot_initramfs_addr(m, rd.size, kernel_end, LAYOUT_PCI_HOLE_START);
-		if (!addr) {
-			log_error("initramfs '%s' (%zu bytes) does not fit in guest RAM above the kernel", c->initramfs,
-				  rd.size);
-			boot_file_free(&rd);
-			return -ENOMEM;
-		}
-		guest_mem_write(m, addr, rd.data, rd.size);
-		struct hvm_modlist_entry mod = { .paddr = addr, .size = rd.size };
 		guest_mem_write(m, LAYOUT_PVH_MODLIST, &mod, sizeof(mod));
 		si.nr_modules = 1;
 		si.modlist_paddr = LAYOUT_PVH_MODLIST;
-		boot_file_free(&rd);
 	}
 	guest_mem_write(m, LAYOUT_PVH_START_INFO, &si, sizeof(si));
 	out->mode = BOOT_PVH32;

@@ -25,25 +25,17 @@ void guest_main(void)
     gprintf("job=%s\n", job);
     tsc_init();
 
-    int rc;
-    if (streq(job, "boot"))
-        rc = job_boot();
-    else if (streq(job, "smp"))
-        rc = job_smp();
-    else if (streq(job, "exits"))
-        rc = job_exits();
-    else if (streq(job, "spin"))
-        rc = job_spin();
-    else if (streq(job, "fault"))
-        rc = job_fault();
-    else if (streq(job, "post"))
-        rc = job_post();
-    else if (streq(job, "reset"))
-        rc = job_reset();
-    else if (streq(job, "echo"))
-        rc = job_echo();
-    else
+    static const struct { const char *name; int (*run)(void); } jobs[] = {
+        { "boot", job_boot }, { "smp", job_smp },     { "exits", job_exits }, { "spin", job_spin },
+        { "fault", job_fault }, { "post", job_post }, { "reset", job_reset }, { "echo", job_echo },
+    };
+    int rc = -1;
+    unsigned i;
+    for (i = 0; i < sizeof jobs / sizeof jobs[0] && !streq(job, jobs[i].name); i++)
+        ;
+    if (i == sizeof jobs / sizeof jobs[0])
         fail("unknown_job");
+    rc = jobs[i].run();
     if (rc)
         fail("job_failed"); /* jobs normally fail() with a precise reason */
     gprintf("result=pass\n");
