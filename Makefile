@@ -68,4 +68,4 @@ bench: deps all
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/linux -prune -o -type f -name '*.d' -print 2>/dev/null)

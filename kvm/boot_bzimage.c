@@ -72,7 +72,12 @@ int boot_load_bzimage(const struct guest_mem *m, const struct boot_file *k, cons
 	if (c->initramfs) {
 		uint64_t limit = hdr.initrd_addr_max ? hdr.initrd_addr_max + 1ull : LAYOUT_PCI_HOLE_START;
 		uint64_t addr, size;
-		if ((ret = boot_load_initramfs(m, c->initramfs, load + need, limit, &addr, &size)) < 0)
+		/* A relocatable kernel decompresses to its preferred address (16 MiB for Debian's)
+		 * whatever we load it at: keep the initramfs above both. */
+		uint64_t kernel_top = load + need;
+		if (hdr.pref_address + hdr.init_size > kernel_top)
+			kernel_top = hdr.pref_address + hdr.init_size;
+		if ((ret = boot_load_initramfs(m, c->initramfs, kernel_top, limit, &addr, &size)) < 0)
 			return ret;
 		bp->hdr.ramdisk_image = (uint32_t)addr;
 		bp->hdr.ramdisk_size = (uint32_t)size;

@@ -21,6 +21,7 @@
 
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_AMD_HWCR 0xc0010015
 #define APIC_LVT_LINT0 0x350
 #define APIC_LVT_LINT1 0x360
 #define APIC_MODE_NMI 0x4
@@ -47,29 +48,45 @@ void vm_request_stop(struct vm *vm, int code, const char *why)
 
 static void kick_handler(int sig) { (void)sig; }
 
-static int set_msrs(struct vcpu *v)
+static int set_msr(struct vcpu *v, uint32_t index, uint64_t value)
 {
 	struct {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[4];
-	} msrs;
-	unsigned n = 0;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e = { .index = index, .data = value } };
+	return ioctl(v->fd, KVM_SET_MSRS, &m) == 1 ? 0 : -EINVAL;
+}
 
-	memset(&msrs, 0, sizeof(msrs));
-	/* Only MSRs KVM lists: writing others kills the vCPU on some hosts (e.g. 0x10a). */
-	if (kvm_msr_listed(&v->vm->kvm, MSR_IA32_MISC_ENABLE))
-		msrs.e[n++] = (struct kvm_msr_entry){ .index = MSR_IA32_MISC_ENABLE, .data = 1 /* fast strings */ };
-	if (kvm_msr_listed(&v->vm->kvm, MSR_MTRR_DEF_TYPE))
-		msrs.e[n++] = (struct kvm_msr_entry){ .index = MSR_MTRR_DEF_TYPE, .data = (1u << 11) | 6 /* on, WB */ };
-	msrs.hdr.nmsrs = n;
-	if (!n)
-		return 0;
-	int ret = ioctl(v->fd, KVM_SET_MSRS, &msrs);
-	if (ret != (int)n) {
-		log_error("vcpu%u: KVM accepted %d of %u boot MSRs", v->index, ret, n);
+static int get_msr(struct vcpu *v, uint32_t index, uint64_t *value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e = { .index = index } };
+	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
 		return -EINVAL;
-	}
+	*value = m.e.data;
 	return 0;
+}
+
+/* Boot values for the few MSRs firmware would set. We only write MSRs KVM lists in
+ * KVM_GET_MSR_INDEX_LIST (others can kill the vCPU on some hosts, e.g. 0x10a), with one
+ * exception: the MTRRs, which KVM emulates whenever the guest's CPUID has MTRR but never
+ * lists. Without a default type Linux disables MTRRs and with them PAT. */
+static void set_boot_msrs(struct vcpu *v, struct kvm_cpuid2 *cpuid)
+{
+	struct kvm_cpuid_entry2 *leaf0 = cpuid_find(cpuid, 0, 0), *leaf1 = cpuid_find(cpuid, 1, 0);
+	bool amd = leaf0 && leaf0->ebx == 0x68747541; /* "Auth"enticAMD */
+	uint64_t hwcr;
+
+	if (kvm_msr_listed(&v->vm->kvm, MSR_IA32_MISC_ENABLE) && set_msr(v, MSR_IA32_MISC_ENABLE, 1 /* fast strings */))
+		log_warn("vcpu%u: KVM refused IA32_MISC_ENABLE; continuing without it", v->index);
+	if (leaf1 && (leaf1->edx & (1u << 12)) && set_msr(v, MSR_MTRR_DEF_TYPE, (1u << 11) | 6 /* enabled, WB */))
+		log_warn("vcpu%u: KVM refused MTRRdefType; the guest will run with MTRRs off", v->index);
+	/* AMD: TscFreqSel says the TSC runs at the P0 frequency, as on real parts. */
+	if (amd && kvm_msr_listed(&v->vm->kvm, MSR_AMD_HWCR) && get_msr(v, MSR_AMD_HWCR, &hwcr) == 0 &&
+	    set_msr(v, MSR_AMD_HWCR, hwcr | (1u << 24)))
+		log_warn("vcpu%u: KVM refused HWCR.TscFreqSel; continuing without it", v->index);
 }
 
 static int set_lapic(struct vcpu *v)
@@ -108,13 +125,13 @@ static int vcpu_setup(struct vm *vm, struct vcpu *v, unsigned index)
 	if (!cpuid)
 		return -ENOMEM;
 	ret = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
-	free(cpuid);
 	if (ret) {
+		free(cpuid);
 		log_error("vcpu%u: KVM refused its CPUID: %s", index, strerror(-ret));
 		return ret;
 	}
-	if ((ret = set_msrs(v)) < 0)
-		return ret;
+	set_boot_msrs(v, cpuid);
+	free(cpuid);
 	if ((ret = set_lapic(v)) < 0) {
 		log_error("vcpu%u: cannot program its local APIC: %s", index, strerror(-ret));
 		return ret;
@@ -215,6 +232,14 @@ static void fatal_exit(struct vcpu *v)
 			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " data[%u]=0x%llx", i,
 				      (unsigned long long)r->internal.data[i]);
 		log_error("vcpu%u: %s", v->index, buf);
+		if (s == KVM_INTERNAL_ERROR_EMULATION &&
+		    (r->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+			unsigned len = r->emulation_failure.insn_size;
+			n = snprintf(buf, sizeof(buf), "instruction bytes:");
+			for (unsigned i = 0; i < len && i < sizeof(r->emulation_failure.insn_bytes); i++)
+				n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %02x", r->emulation_failure.insn_bytes[i]);
+			log_error("vcpu%u: %s", v->index, buf);
+		}
 	} else if (r->exit_reason == KVM_EXIT_FAIL_ENTRY) {
 		log_error("vcpu%u: hardware entry failure reason 0x%llx", v->index,
 			  (unsigned long long)r->fail_entry.hardware_entry_failure_reason);

@@ -172,6 +172,7 @@ static size_t make_bzimage(uint8_t *buf, size_t payload, uint16_t version, uint1
 	h->init_size = 0x10000;
 	h->cmdline_size = 64;
 	h->initrd_addr_max = 0x7fffffff;
+	h->pref_address = 0x1000000;
 	buf[0x201] = 0x6a; /* setup header ends at 0x202 + 0x6a */
 	for (size_t i = 0; i < payload; i++)
 		buf[1024 + i] = (uint8_t)(i * 7);
@@ -201,7 +202,7 @@ static void test_bzimage_load(void)
 	CHECK(!strcmp(guest_mem_ptr(&m, bp->hdr.cmd_line_ptr, 14), "console=ttyS0"));
 	CHECK_EQ(bp->hdr.ramdisk_size, sizeof(rd));
 	CHECK_EQ(bp->hdr.ramdisk_image & 0xfff, 0);
-	CHECK(bp->hdr.ramdisk_image >= LAYOUT_HIMEM + 0x10000);
+	CHECK(bp->hdr.ramdisk_image >= 0x1000000 + 0x10000); /* above where the kernel unpacks itself */
 	CHECK(bp->hdr.ramdisk_image + sizeof(rd) <= 128ull << 20);
 	CHECK(memcmp(guest_mem_ptr(&m, bp->hdr.ramdisk_image, sizeof(rd)), rd, sizeof(rd)) == 0);
 	CHECK_EQ(bp->e820_entries, 3);

@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# Builds the Linux test image from Debian packages, into build/linux/ (see tests/linux/README.md):
+#   build/linux/bzImage            Debian's cloud kernel (the vmlinuz of linux-image-*-cloud-amd64)
+#   build/linux/vmlinux            the ELF inside the bzImage (LZ4 payload), with the Xen PVH entry note
+#   build/linux/initramfs.cpio.gz  busybox-static + fio + iperf3 (+ their shared libraries)
+#                                  + the virtio modules, and an /init that reports and powers off
+# Idempotent: when the outputs exist and were built by this version of the script, it does
+# nothing (no network). --refresh rebuilds (and picks up a newer kernel package).
+# Never installs the kernel: the .deb is unpacked with dpkg-deb -x into build/linux/.
+#   tests/linux/build-image.sh [--refresh]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+BUILD=${BUILD:-build}
+OUT=$PWD/$BUILD/linux
+DEBS=$OUT/debs          # downloaded .debs (cache)
+KROOT=$OUT/kernel       # the kernel package, unpacked
+PKGROOT=$OUT/pkgs       # the userspace packages, unpacked (busybox, fio, iperf3, libraries)
+ROOT=$OUT/initramfs     # the initramfs tree
+STAMP=$OUT/.stamp
+SELF_SUM=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
+
+# The virtio modules /init loads (module names; dashes and underscores are the same to the kernel).
+WANT_MODULES=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio
+	virtio_blk failover net_failover virtio_net virtio_console virtio_rng)
+USER_PKGS=(busybox-static fio iperf3)
+
+log() { echo "build-image: $*" >&2; }
+die() { echo "build-image: error: $*" >&2; exit 1; }
+
+refresh=0
+[ "${1:-}" = --refresh ] && refresh=1
+if [ $refresh = 0 ] && [ -f "$STAMP" ] && [ "$(head -n1 "$STAMP")" = "$SELF_SUM" ] &&
+	[ -s "$OUT/bzImage" ] && [ -s "$OUT/vmlinux" ] && [ -s "$OUT/initramfs.cpio.gz" ]; then
+	log "up to date in $OUT ($(sed -n 2p "$STAMP")); --refresh rebuilds"
+	exit 0
+fi
+t_start=$SECONDS
+
+# --- the tools this script needs (Debian packages), installed only when missing ---
+export PATH=$PATH:/usr/sbin:/sbin
+need=()
+for pair in lz4:lz4 cpio:cpio readelf:binutils depmod:kmod xz:xz-utils gzip:gzip od:coreutils \
+	ldd:libc-bin ldconfig:libc-bin dpkg-deb:dpkg apt-get:apt; do
+	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	[ "$(id -u)" -eq 0 ] || die "missing tools (packages: ${need[*]}); run as root or install them"
+	log "installing: ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+mkdir -p "$DEBS"
+
+# apt-get download PKG... into $DEBS; runs apt-get update once if a package is not known yet.
+apt_updated=0
+fetch() {
+	local errf=$OUT/.apt-err
+	if (cd "$DEBS" && apt-get -q -o APT::Sandbox::User=root download "$@" >/dev/null 2>"$errf"); then
+		return 0
+	fi
+	if [ $apt_updated = 0 ]; then
+		log "apt-get download $* failed ($(grep -m1 '^E:' "$errf" || true)); running apt-get update"
+		apt-get update -qq || true
+		apt_updated=1
+		(cd "$DEBS" && apt-get -q -o APT::Sandbox::User=root download "$@" >/dev/null 2>"$errf") && return 0
+	fi
+	die "cannot download Debian package(s) $*: $(grep -m1 '^E:' "$errf" || cat "$errf")"
+}
+# The .deb file of PKG in $DEBS (the candidate version apt would download).
+deb_of() {
+	local pkg=$1 ver f
+	ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/{print $2; exit}')
+	[ -n "$ver" ] && [ "$ver" != "(none)" ] || return 1
+	ver=${ver//:/%3a}
+	f=$(ls "$DEBS/${pkg}_${ver}_"*.deb 2>/dev/null | head -n1)
+	[ -n "$f" ] && echo "$f"
+}
+get_deb() { # PKG: download (unless cached) and print the .deb path
+	local f
+	if ! f=$(deb_of "$1"); then
+		fetch "$1"
+		f=$(deb_of "$1") || f=$(ls -t "$DEBS/${1}_"*.deb 2>/dev/null | head -n1)
+	fi
+	[ -n "$f" ] && [ -s "$f" ] || die "no .deb for $1 after download"
+	echo "$f"
+}
+# Package names a .deb depends on (first alternative, no versions).
+deps_of() {
+	dpkg-deb -f "$1" Depends Pre-Depends 2>/dev/null | sed 's/^[A-Za-z-]*: //' | tr ',' '\n' |
+		sed 's/|.*//; s/(.*)//; s/:any//; s/ //g' | grep -v '^$' || true
+}
+host_has_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+# --- 1. the kernel: resolve the metapackage to the real package and unpack it ---
+t0=$SECONDS
+meta=$(get_deb linux-image-cloud-amd64)
+kpkg=$(deps_of "$meta" | grep -m1 '^linux-image-[0-9].*-cloud-amd64$') ||
+	die "linux-image-cloud-amd64 ($(basename "$meta")) does not depend on a linux-image-*-cloud-amd64 package"
+kdeb=$(get_deb "$kpkg")
+log "kernel package: $kpkg ($(basename "$kdeb"), $(du -h "$kdeb" | cut -f1))"
+rm -rf "$KROOT"
+mkdir -p "$KROOT"
+dpkg-deb -x "$kdeb" "$KROOT"
+kver=$(ls "$KROOT/lib/modules" | head -n1)
+[ -n "$kver" ] || die "$kdeb has no /lib/modules/<version>"
+vmlinuz=$KROOT/boot/vmlinuz-$kver
+kconfig=$KROOT/boot/config-$kver
+[ -s "$vmlinuz" ] || die "$kdeb has no /boot/vmlinuz-$kver"
+cp -f "$vmlinuz" "$OUT/bzImage"
+log "kernel $kver: download+unpack $((SECONDS - t0)) s"
+
+# --- 2. vmlinux: the LZ4 payload of the bzImage ---
+t0=$SECONDS
+byte_at() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
+u32_at() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+[ "$(dd if="$OUT/bzImage" bs=1 skip=$((0x202)) count=4 2>/dev/null)" = HdrS ] || die "bzImage has no HdrS setup header"
+setup_sects=$(byte_at "$OUT/bzImage" $((0x1f1)))
+[ "$setup_sects" = 0 ] && setup_sects=4
+payload_off=$(( (setup_sects + 1) * 512 + $(u32_at "$OUT/bzImage" $((0x248))) ))
+payload_len=$(u32_at "$OUT/bzImage" $((0x24c)))
+magic=$(od -An -tx1 -j "$payload_off" -N4 "$OUT/bzImage" | tr -d ' ')
+if [ "$magic" != 02214c18 ]; then
+	# Not where the header says: find the LZ4 legacy-frame magic by scanning.
+	payload_off=$(grep -obUaP '\x02\x21\x4c\x18' "$OUT/bzImage" | head -n1 | cut -d: -f1)
+	[ -n "$payload_off" ] || die "no LZ4 payload in the bzImage (CONFIG_KERNEL_LZ4: $(grep -c '^CONFIG_KERNEL_LZ4=y' "$kconfig"))"
+	payload_len=$(( $(stat -c %s "$OUT/bzImage") - payload_off ))
+	log "payload found by its magic at $payload_off"
+fi
+# The payload is an LZ4 legacy frame followed by the 4-byte decompressed size.
+want_size=$(u32_at "$OUT/bzImage" $((payload_off + payload_len - 4)))
+dd if="$OUT/bzImage" iflag=skip_bytes,count_bytes skip="$payload_off" count=$((payload_len - 4)) bs=1M status=none | lz4 -dc >"$OUT/vmlinux.tmp" ||
+	die "lz4 could not decompress the bzImage payload"
+got_size=$(stat -c %s "$OUT/vmlinux.tmp")
+[ "$got_size" = "$want_size" ] || log "warning: vmlinux is $got_size bytes, the bzImage says $want_size"
+[ "$(od -An -tx1 -N4 "$OUT/vmlinux.tmp" | tr -d ' ')" = 7f454c46 ] || die "the decompressed payload is not an ELF"
+pvh_note=$(readelf -n "$OUT/vmlinux.tmp" | awk '/Xen/ && /0x00000012/ {getline; print; exit}')
+[ -n "$pvh_note" ] || die "vmlinux has no Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY, type 0x12)"
+pvh_entry=$(echo "$pvh_note" | sed 's/.*data: //' | awk '{ for (i = 4; i >= 1; i--) printf "%s", $i }')
+mv -f "$OUT/vmlinux.tmp" "$OUT/vmlinux"
+log "vmlinux: ELF, PVH entry 0x$pvh_entry; extracted in $((SECONDS - t0)) s"
+
+# --- 3. the virtio modules: built-in or modules, dependency order from modules.dep ---
+t0=$SECONDS
+mdir=$KROOT/lib/modules/$kver
+depmod -b "$KROOT" "$kver" || die "depmod failed on $mdir"
+[ -s "$mdir/modules.dep" ] || die "depmod wrote no $mdir/modules.dep"
+mod_path() { # module name -> path relative to $mdir, from modules.dep ("" if none)
+	local n=${1//_/[-_]}
+	grep -E "(^|/)${n}\.ko(\.xz|\.zst|\.gz)?:" "$mdir/modules.dep" | head -n1 | cut -d: -f1
+}
+mod_builtin() { local n=${1//_/[-_]}; grep -qE "(^|/)${n}\.ko$" "$mdir/modules.builtin"; }
+order=()
+declare -A seen=()
+visit() { # depth first: dependencies before the module
+	local rel=$1 d
+	[ -n "${seen[$rel]:-}" ] && return 0
+	seen[$rel]=1
+	for d in $(grep -E "^${rel//./\\.}:" "$mdir/modules.dep" | cut -d: -f2-); do visit "$d"; done
+	order+=("$rel")
+}
+builtin_list=()
+for m in "${WANT_MODULES[@]}"; do
+	rel=$(mod_path "$m")
+	if [ -n "$rel" ]; then
+		visit "$rel"
+	elif mod_builtin "$m"; then
+		builtin_list+=("$m")
+	else
+		die "module $m is neither in modules.dep nor built in ($kconfig)"
+	fi
+done
+
+# --- 4. userspace: busybox-static, fio, iperf3 and the library packages the host lacks ---
+t0=$SECONDS
+rm -rf "$PKGROOT" "$ROOT"
+mkdir -p "$PKGROOT"
+declare -A done_pkg=()
+extracted=()
+queue=("${USER_PKGS[@]}")
+while [ ${#queue[@]} -gt 0 ]; do
+	p=${queue[0]}; queue=("${queue[@]:1}")
+	[ -n "${done_pkg[$p]:-}" ] && continue
+	done_pkg[$p]=1
+	f=$(get_deb "$p")
+	dpkg-deb -x "$f" "$PKGROOT"
+	extracted+=("$p")
+	for d in $(deps_of "$f"); do
+		# Follow library packages only (not python3, debconf, adduser, ...); a library the
+		# host has installed is copied from the host (same Debian package).
+		case $d in lib*) ;; *) continue ;; esac
+		[ -n "${done_pkg[$d]:-}" ] && continue
+		if host_has_pkg "$d"; then done_pkg[$d]=host; continue; fi
+		queue+=("$d")
+	done
+done
+log "unpacked: ${extracted[*]} ($((SECONDS - t0)) s)"
+
+mkdir -p "$ROOT"/{usr/bin,usr/sbin,usr/lib/x86_64-linux-gnu,usr/lib64,etc,proc,sys,dev,tmp,run,root,mnt}
+ln -s usr/bin "$ROOT/bin"; ln -s usr/sbin "$ROOT/sbin"; ln -s usr/lib "$ROOT/lib"; ln -s usr/lib64 "$ROOT/lib64"
+bb=$PKGROOT/bin/busybox
+[ -x "$bb" ] || bb=$PKGROOT/usr/bin/busybox
+[ -x "$bb" ] || die "busybox-static has no busybox binary"
+cp "$bb" "$ROOT/usr/bin/busybox"
+for a in $("$bb" --list-full); do
+	[ -e "$ROOT/$a" ] || [ -L "$ROOT/$a" ] || ln -s /usr/bin/busybox "$ROOT/$a"
+done
+for b in fio iperf3; do
+	[ -x "$PKGROOT/usr/bin/$b" ] || die "$b is not in its package"
+	cp "$PKGROOT/usr/bin/$b" "$ROOT/usr/bin/$b"
+done
+
+# Shared libraries, by ldd: from the unpacked packages first, else from the host when the
+# Debian package that owns the file is installed there.
+libpath=$(find "$PKGROOT" -name '*.so*' -printf '%h\n' | sort -u | tr '\n' ':')
+host_owner() { # the installed Debian package that owns a host file (usrmerge: try both paths)
+	local f=$1 c x o
+	c=$(readlink -f "$f")
+	for x in "$f" "$c" "${c/#\/usr\/lib\//\/lib\/}" "${f/#\/lib\//\/usr\/lib\/}"; do
+		o=$(dpkg -S "$x" 2>/dev/null | sed -n '1s/:.*//p') || true
+		[ -n "$o" ] && { echo "$o"; return 0; }
+	done
+	return 1
+}
+n_host=0 n_pkg=0
+declare -A have_lib=()
+copy_lib() { # SONAME-path as ldd printed it
+	local src=$1 dst
+	case $src in
+	"$PKGROOT"/*) dst=${src#"$PKGROOT"}; n_pkg=$((n_pkg + 1)) ;;
+	*) host_owner "$src" >/dev/null || die "$src (needed by fio/iperf3) belongs to no installed Debian package"
+	   dst=$src; n_host=$((n_host + 1)) ;;
+	esac
+	dst=${dst/#\/lib\//\/usr\/lib\/}
+	dst=${dst/#\/lib64\//\/usr\/lib64\/}
+	mkdir -p "$ROOT$(dirname "$dst")"
+	cp -L "$src" "$ROOT$dst"
+}
+missing=$(for b in fio iperf3; do LD_LIBRARY_PATH=$libpath ldd "$ROOT/usr/bin/$b"; done | grep 'not found' | sort -u || true)
+[ -z "$missing" ] || die "libraries not found for fio/iperf3 (neither unpacked nor on the host): $(echo "$missing" | awk '{print $1}' | tr '\n' ' ')"
+for src in $(for b in fio iperf3; do LD_LIBRARY_PATH=$libpath ldd "$ROOT/usr/bin/$b"; done |
+	awk '/=> \// {print $3} /^\t\/[^ ]*ld-linux/ {print $1}' | sort -u); do
+	[ -n "${have_lib[$src]:-}" ] && continue
+	have_lib[$src]=1
+	copy_lib "$src"
+done
+# The loader finds the libraries through an ld.so.cache of the tree.
+printf '%s\n' /usr/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/ceph /usr/local/lib >"$ROOT/etc/ld.so.conf"
+ldconfig -r "$ROOT" 2>/dev/null || true
+# Check the binaries really run from the tree (same architecture as the host).
+for b in "fio --version" "iperf3 --version"; do
+	v=$(chroot "$ROOT" /usr/bin/$b 2>&1 | head -n1) || die "$b fails inside the initramfs tree: $v"
+	log "runs in the tree: $v"
+done
+
+# Modules: decompressed (busybox insmod may not read .ko.xz/.ko.zst), flat in /lib/modules/<ver>.
+mkdir -p "$ROOT/usr/lib/modules/$kver"
+: >"$ROOT/etc/rv-modules"
+for rel in "${order[@]}"; do
+	name=$(basename "$rel")
+	case $name in
+	*.ko.xz) xz -dc "$mdir/$rel" >"$ROOT/usr/lib/modules/$kver/${name%.xz}"; name=${name%.xz} ;;
+	*.ko.zst) command -v zstd >/dev/null || apt-get install -y -qq zstd >/dev/null
+		zstd -qdc "$mdir/$rel" >"$ROOT/usr/lib/modules/$kver/${name%.zst}"; name=${name%.zst} ;;
+	*.ko.gz) gzip -dc "$mdir/$rel" >"$ROOT/usr/lib/modules/$kver/${name%.gz}"; name=${name%.gz} ;;
+	*) cp "$mdir/$rel" "$ROOT/usr/lib/modules/$kver/$name" ;;
+	esac
+	echo "$name" >>"$ROOT/etc/rv-modules"
+done
+echo "$kver" >"$ROOT/etc/rv-kernel"
+
+cat >"$ROOT/init" <<'EOF'
+#!/bin/sh
+# ringvisor Linux test image /init (busybox). Kernel command line:
+#   rv.job=poweroff (default)  report and power off
+#   rv.job=shell               report, then a shell on the console
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null || mdev -s
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts 2>/dev/null
+say() { echo "ringvisor-linux: $*"; }
+kver=$(cat /etc/rv-kernel)
+for m in $(cat /etc/rv-modules); do
+	insmod "/lib/modules/$kver/$m" || say "insmod $m failed"
+done
+say "init reached"
+say "kernel=$(uname -r)"
+say "nproc=$(nproc)"
+say "memtotal_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
+nodes=""
+for n in /sys/devices/system/node/node[0-9]*; do
+	[ -d "$n" ] || continue
+	nodes="$nodes ${n##*/}(cpus=$(cat "$n/cpulist"),mem_kb=$(awk '/MemTotal/ {print $4}' "$n/meminfo"))"
+done
+say "numa_nodes=${nodes# }"
+say "modules=$(cut -d' ' -f1 /proc/modules | tr '\n' ',' | sed 's/,$//')"
+say "virtio_devices=$(ls /sys/bus/virtio/devices 2>/dev/null | tr '\n' ',' | sed 's/,$//')"
+job=poweroff
+for a in $(cat /proc/cmdline); do
+	case $a in rv.job=*) job=${a#rv.job=} ;; esac
+done
+say "job=$job"
+case $job in
+shell)
+	setsid cttyhack sh
+	;;
+esac
+sync
+# poweroff needs ACPI (FADT); without it the kernel halts forever, so reset instead
+# (ringvisor and QEMU both end with status 0 on a reset).
+if [ -e /sys/firmware/acpi/tables/FACP ]; then
+	say "poweroff"
+	poweroff -f
+else
+	say "no ACPI FADT: rebooting instead of powering off"
+	reboot -f
+fi
+sleep 5
+say "still running after poweroff"
+EOF
+chmod 755 "$ROOT/init"
+
+(cd "$ROOT" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 | gzip -n -6 >"$OUT/initramfs.cpio.gz.tmp")
+mv -f "$OUT/initramfs.cpio.gz.tmp" "$OUT/initramfs.cpio.gz"
+log "initramfs: $n_pkg libraries from packages, $n_host from the host; built in $((SECONDS - t0)) s"
+
+mods_m=$(grep -E '^CONFIG_(VIRTIO|VIRTIO_PCI|VIRTIO_PCI_LIB|VIRTIO_PCI_LIB_LEGACY|VIRTIO_MMIO|VIRTIO_BLK|VIRTIO_NET|VIRTIO_CONSOLE|HW_RANDOM_VIRTIO|FAILOVER|NET_FAILOVER)=' "$kconfig" | tr '\n' ' ')
+{
+	echo "$SELF_SUM"
+	echo "$kpkg $kver"
+} >"$STAMP"
+echo "built in $OUT ($((SECONDS - t_start)) s):"
+printf '  %-20s %8s  %s\n' bzImage "$(du -h "$OUT/bzImage" | cut -f1)" "$kpkg ($kver), from $(basename "$kdeb")"
+printf '  %-20s %8s  %s\n' vmlinux "$(du -h "$OUT/vmlinux" | cut -f1)" "ELF with the PVH note, entry 0x$pvh_entry"
+printf '  %-20s %8s  %s\n' initramfs.cpio.gz "$(du -h "$OUT/initramfs.cpio.gz" | cut -f1)" \
+	"$(du -sh "$ROOT" | cut -f1) unpacked: busybox, fio, iperf3, $((n_pkg + n_host)) libraries"
+echo "  modules (insmod order): $(tr '\n' ' ' <"$ROOT/etc/rv-modules")"
+[ ${#builtin_list[@]} -eq 0 ] || echo "  built in: ${builtin_list[*]}"
+echo "  config: $mods_m"
