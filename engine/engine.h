@@ -51,7 +51,8 @@ struct engine {
 	pthread_t thread;
 	bool thread_started;
 	bool stop;                 /* engine thread only */
-	_Atomic int awake;         /* 0 while sleeping in io_uring_enter */
+	_Alignas(64) _Atomic int awake; /* 0 while sleeping in io_uring_enter (own line: producers read it) */
+	char awake_pad[60];
 	_Atomic int tid;           /* kernel thread id, for tests and tracing */
 	struct exitq *exitqs[ENGINE_MAX_EXITQS];
 	unsigned n_exitqs;

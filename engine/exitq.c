@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <string.h>
 
 int exitq_init(struct exitq *q, struct engine *e, uint64_t spin_ns)
@@ -39,12 +40,15 @@ static void wake_engine(struct exitq *q)
 	}
 }
 
-static struct exitq_msg *push(struct exitq *q, const struct exitq_msg *m)
+static struct exitq_msg *push(struct exitq *q, const struct exitq_msg *m, bool reply)
 {
-	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	uint32_t tail = q->tail;
 	unsigned spins = 0;
 
-	while (tail - atomic_load_explicit(&q->head, memory_order_acquire) >= EXITQ_SLOTS) {
+	while (tail - q->head_cache >= EXITQ_SLOTS) {
+		q->head_cache = atomic_load_explicit(&q->head, memory_order_acquire);
+		if (tail - q->head_cache < EXITQ_SLOTS)
+			break;
 		/* Full: the engine is behind. Make sure it is running, then give it the CPU. */
 		wake_engine(q);
 		if (++spins > 64)
@@ -53,19 +57,26 @@ static struct exitq_msg *push(struct exitq *q, const struct exitq_msg *m)
 			__builtin_ia32_pause();
 	}
 	struct exitq_msg *slot = &q->slots[tail & (EXITQ_SLOTS - 1)];
-	*slot = *m;
-	slot->seq = ++q->next_seq;
-	atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
+	slot->fn = m->fn;
+	slot->ctx = m->ctx;
+	slot->addr = m->addr;
+	slot->value = m->value;
+	slot->data = m->data;
+	slot->when_ns = m->when_ns;
+	slot->len = m->len;
+	slot->count = m->count;
+	slot->is_write = m->is_write;
+	slot->wants_reply = reply;
+	q->tail = tail + 1;
+	atomic_store_explicit(&slot->seq, tail + 1, memory_order_release);
 	wake_engine(q);
 	return slot;
 }
 
 void exitq_post(struct exitq *q, const struct exitq_msg *m)
 {
-	struct exitq_msg tmp = *m;
-	tmp.wants_reply = 0;
 	q->posted++;
-	push(q, &tmp);
+	push(q, m, false);
 }
 
 static bool answered(struct exitq *q, uint32_t seq)
@@ -75,14 +86,11 @@ static bool answered(struct exitq *q, uint32_t seq)
 
 void exitq_call(struct exitq *q, struct exitq_msg *m)
 {
-	struct exitq_msg tmp = *m;
-	struct exitq_msg *slot;
 	uint64_t deadline = 0;
 
-	tmp.wants_reply = 1;
 	q->calls++;
-	slot = push(q, &tmp);
-	uint32_t seq = slot->seq;
+	push(q, m, true);
+	uint32_t seq = q->tail;
 	for (unsigned i = 0; !answered(q, seq); i++) {
 		if ((i & 63) == 0) {
 			uint64_t now = engine_now_ns();
@@ -104,24 +112,25 @@ void exitq_call(struct exitq *q, struct exitq_msg *m)
 			io_uring_cqe_seen(&q->ring, cqe);
 	}
 	atomic_store(&q->sleeping, 0);
-	m->value = slot->value;
+	m->value = q->reply_value;
 }
 
 unsigned exitq_drain(struct engine *e, struct exitq *q)
 {
 	uint32_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
-	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
 	unsigned n = 0;
 
-	for (; head != tail; head++, n++) {
+	for (;; head++, n++) {
 		struct exitq_msg *m = &q->slots[head & (EXITQ_SLOTS - 1)];
+		if (atomic_load_explicit(&m->seq, memory_order_acquire) != head + 1)
+			break;
 		bool reply = m->wants_reply;
-		uint32_t seq = m->seq;
 		m->fn(m);
 		/* Free the slot before answering: the producer may reuse it once answered. */
 		atomic_store_explicit(&q->head, head + 1, memory_order_release);
 		if (reply) {
-			atomic_store_explicit(&q->replied, seq, memory_order_release);
+			q->reply_value = m->value;
+			atomic_store_explicit(&q->replied, head + 1, memory_order_release);
 			atomic_thread_fence(memory_order_seq_cst);
 			if (atomic_load_explicit(&q->sleeping, memory_order_relaxed)) {
 				struct io_uring_sqe *sqe = engine_sqe(e, &e->ignore_op);

@@ -20,27 +20,34 @@ struct exitq_msg {
 	uint64_t addr;
 	uint64_t value;   /* write data (up to 8 bytes) or read result */
 	uint8_t *data;    /* calls only: buffer the engine may fill (stays valid until the reply) */
+	uint64_t when_ns; /* when the vCPU saw the exit (log_uptime_ns) */
 	uint32_t len;     /* access size in bytes */
 	uint32_t count;   /* repetitions (string port I/O) */
 	uint8_t is_write;
 	uint8_t wants_reply;
-	uint32_t seq;     /* set by exitq */
-	uint64_t when_ns; /* when the vCPU saw the exit (log_uptime_ns) */
-};
+	_Atomic uint32_t seq; /* set by exitq: publishes the slot (position + 1) */
+} __attribute__((aligned(64)));
 
 #define EXITQ_SLOTS 256 /* power of two */
 
+/* Cache lines are laid out so a posted exit costs the vCPU one line transfer (the slot
+ * it fills, whose seq publishes it): the engine never reads a producer index, and the
+ * producer reads the consumer's index only when its cached copy says the queue is full. */
 struct exitq {
 	struct exitq_msg slots[EXITQ_SLOTS];
-	_Alignas(64) _Atomic uint32_t tail;    /* producer writes */
-	_Alignas(64) _Atomic uint32_t head;    /* consumer writes */
-	_Atomic uint32_t replied;              /* seq of the last call answered */
-	_Atomic int sleeping;                  /* producer waits on its ring for a reply */
-	_Alignas(64) struct engine *engine;
-	struct io_uring ring;                  /* the producer's own small ring */
-	uint32_t next_seq;
+	/* producer-only */
+	_Alignas(64) uint32_t tail;
+	uint32_t head_cache;
 	uint64_t spin_ns;                      /* how long a call spins before sleeping */
 	uint64_t posted, calls, sleeps, doorbells;
+	struct io_uring ring;                  /* the producer's own small ring */
+	struct engine *engine;
+	/* consumer-written, producer-read */
+	_Alignas(64) _Atomic uint32_t head;
+	_Atomic uint32_t replied;              /* seq of the last call answered */
+	uint64_t reply_value;                  /* its result, on the same line as replied */
+	/* producer-written, consumer-read */
+	_Alignas(64) _Atomic int sleeping;     /* producer waits on its ring for a reply */
 };
 
 /* Set up the queue and its producer ring, and attach it to engine e (before start). */
@@ -56,8 +63,8 @@ void exitq_call(struct exitq *q, struct exitq_msg *m);
 unsigned exitq_drain(struct engine *e, struct exitq *q);
 static inline int exitq_pending(struct exitq *q)
 {
-	return atomic_load_explicit(&q->tail, memory_order_acquire) !=
-	       atomic_load_explicit(&q->head, memory_order_relaxed);
+	uint32_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+	return atomic_load_explicit(&q->slots[head & (EXITQ_SLOTS - 1)].seq, memory_order_acquire) == head + 1;
 }
 
 #endif
