@@ -5,12 +5,17 @@
 #include "engine/probe.h"
 #include "machine.h"
 
+#include <signal.h>
+
 int main(int argc, char **argv)
 {
 	struct vm_config c;
 	int code;
 
 	log_init();
+	/* A closed stdout (e.g. piped into head) is an error on that one stream, reported by its
+	 * writer; it must not kill the VM. */
+	signal(SIGPIPE, SIG_IGN);
 	config_init(&c);
 	switch (cli_parse(argc, argv, &c)) {
 	case CLI_EXIT_OK: config_free(&c); return 0;

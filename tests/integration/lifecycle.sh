@@ -105,3 +105,13 @@ if host_is_pvm; then
 else
 	skip guest_emulation_failure_reported "this host has hardware virtualization: nothing is emulated, so no instruction fails (the triple-fault test covers the fatal path)"
 fi
+
+# A reader that goes away (stdout piped into head) costs the console, not the VM
+p=$TMP/pipe
+timeout 30 "$RINGVISOR" --kernel "$GUEST_ELF" --cmdline "job=spin ms=10 ticks=30" </dev/null 2>"$p.err" | head -c 20 >/dev/null
+rc=${PIPESTATUS[0]}
+if [ "$rc" = 0 ] && grep -q 'writing serial output failed: Broken pipe' "$p.err" && grep -q 'VM stopped, exit status 0' "$p.err"; then
+	pass closed_stdout_keeps_vm_running
+else
+	fail closed_stdout_keeps_vm_running "rc=$rc: $(tr '\n' ' ' <"$p.err")"
+fi
