@@ -100,3 +100,20 @@ if [ "$(cat "$p.rc")" = 0 ] && [ ! -s "$p.out" ]; then
 else
 	fail kit_serial_off "rc=$(cat "$p.rc") stdout bytes=$(wc -c <"$p.out")"
 fi
+
+# The sanitizer build of ringvisor boots a 2-vCPU guest and stops on SIGTERM with no report
+ASAN_RV=$PWD/build/asan/ringvisor
+if [ -x "$ASAN_RV" ]; then
+	p=$TMP/asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		timeout -k 5 60 "$ASAN_RV" --kernel "$GUEST_ELF" --cpus boot=2 --memory size=128M \
+		--cmdline "job=smp" </dev/null >"$p.out" 2>"$p.err"
+	rc=$?
+	if [ $rc = 0 ] && grep -q '^result=pass' "$p.out" && ! grep -qE 'Sanitizer|runtime error' "$p.err"; then
+		pass asan_ringvisor_smp
+	else
+		fail asan_ringvisor_smp "rc=$rc: $(grep -m3 -E 'Sanitizer|runtime error|error' "$p.err" | tr '\n' ' ')"
+	fi
+else
+	fail asan_ringvisor_smp "build/asan/ringvisor was not built (make asan)"
+fi
