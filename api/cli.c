@@ -31,6 +31,11 @@ void config_free(struct vm_config *c)
 	free(c->payload.initramfs);
 	free(c->payload.cmdline);
 	free(c->serial.file);
+	for (unsigned i = 0; i < c->n_disks; i++) {
+		free(c->disks[i].path);
+		free(c->disks[i].id);
+		free(c->disks[i].serial);
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -43,6 +48,9 @@ void cli_usage(FILE *f)
 		"  --cmdline STRING         kernel command line\n"
 		"  --cpus boot=N            vCPUs (1..%d, and no more than KVM allows)\n"
 		"  --memory size=SIZE       guest RAM, e.g. 512M, 4G (default 512M)\n"
+		"  --disk path=FILE[,readonly=on][,direct=on|off][,num_queues=N][,queue_size=N][,serial=ID][,id=NAME]\n"
+		"                           a virtio-blk disk over PCI (repeatable); O_DIRECT and one queue per vCPU\n"
+		"                           by default, queue_size 256\n"
 		"  --serial tty|file=PATH|off|null\n"
 		"                           COM1: the terminal (default; input from stdin), a file, or nowhere\n"
 		"  --engine poll_us=N,vcpu_spin_us=N\n"
@@ -63,6 +71,12 @@ static int bad(const char *flag, const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg ? arg : "");
 	fprintf(stderr, "\n");
 	return -EINVAL;
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
@@ -124,6 +138,52 @@ static int serial_item(void *ctx, const char *key, const char *value)
 	return 0;
 }
 
+static int on_off(const char *flag, const char *key, const char *value, int *out)
+{
+	if (value && !strcmp(value, "on"))
+		*out = 1;
+	else if (value && !strcmp(value, "off"))
+		*out = 0;
+	else {
+		fprintf(stderr, "ringvisor: error: %s %s=%s: must be on or off\n", flag, key, value ? value : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int disk_item(void *ctx, const char *key, const char *value)
+{
+	struct disk_config *d = ctx;
+	unsigned long long n;
+
+	if (!strcmp(key, "path") && value && *value) {
+		set_str(&d->path, value);
+	} else if (!strcmp(key, "id") && value && *value && strlen(value) < 24) {
+		set_str(&d->id, value);
+	} else if (!strcmp(key, "serial") && value && strlen(value) <= 20) {
+		set_str(&d->serial, value);
+	} else if (!strcmp(key, "readonly")) {
+		return on_off("--disk", key, value, &d->readonly);
+	} else if (!strcmp(key, "direct")) {
+		return on_off("--disk", key, value, &d->direct);
+	} else if (!strcmp(key, "num_queues")) {
+		if (parse_uint(value, 64, &n) || !n)
+			return bad("--disk", "num_queues='%s' must be 1..64", value);
+		d->num_queues = (unsigned)n;
+	} else if (!strcmp(key, "queue_size")) {
+		if (parse_uint(value, 1024, &n) || n < 2 || (n & (n - 1)))
+			return bad("--disk", "queue_size='%s' must be a power of two from 2 to 1024", value);
+		d->queue_size = (unsigned)n;
+	} else if (!strcmp(key, "path") || !strcmp(key, "id") || !strcmp(key, "serial")) {
+		fprintf(stderr, "ringvisor: error: --disk %s='%s': %s\n", key, value ? value : "",
+			!strcmp(key, "serial") ? "at most 20 characters" : !strcmp(key, "id") ? "1 to 23 characters" : "empty");
+		return -EINVAL;
+	} else {
+		return bad("--disk", "unknown option '%s' (known: path, readonly, direct, num_queues, queue_size, serial, id)", key);
+	}
+	return 0;
+}
+
 static int engine_item(void *ctx, const char *key, const char *value)
 {
 	struct vm_config *c = ctx;
@@ -139,15 +199,10 @@ static int engine_item(void *ctx, const char *key, const char *value)
 	return 0;
 }
 
-static void set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = strdup(v);
-}
 
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 {
-	enum { O_KERNEL = 256, O_INITRAMFS, O_CMDLINE, O_CPUS, O_MEMORY, O_SERIAL, O_ENGINE, O_LOG };
+	enum { O_KERNEL = 256, O_INITRAMFS, O_CMDLINE, O_CPUS, O_MEMORY, O_SERIAL, O_ENGINE, O_LOG, O_DISK };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initramfs", required_argument, NULL, O_INITRAMFS },
@@ -155,6 +210,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "memory", required_argument, NULL, O_MEMORY },
 		{ "serial", required_argument, NULL, O_SERIAL },
+		{ "disk", required_argument, NULL, O_DISK },
 		{ "engine", required_argument, NULL, O_ENGINE },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "help", no_argument, NULL, 'h' },
@@ -175,6 +231,25 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 		case O_MEMORY: ret = kvlist_parse(optarg, memory_item, c); break;
 		case O_SERIAL: ret = kvlist_parse(optarg, serial_item, c); break;
 		case O_ENGINE: ret = kvlist_parse(optarg, engine_item, c); break;
+		case O_DISK: {
+			if (c->n_disks == CONFIG_MAX_DISKS) {
+				fprintf(stderr, "ringvisor: error: --disk: at most %d disks\n", CONFIG_MAX_DISKS);
+				return CLI_ERROR;
+			}
+			struct disk_config *d = &c->disks[c->n_disks++];
+			d->direct = 1;
+			ret = kvlist_parse(optarg, disk_item, d);
+			if (!ret && !d->path) {
+				fprintf(stderr, "ringvisor: error: --disk %s: path=FILE is required\n", optarg);
+				return CLI_ERROR;
+			}
+			if (!ret && !d->id) {
+				char id[16];
+				snprintf(id, sizeof(id), "disk%u", c->n_disks - 1);
+				set_str(&d->id, id);
+			}
+			break;
+		}
 		case O_LOG:
 			if (!strcmp(optarg, "error")) c->log_level = LOG_ERROR;
 			else if (!strcmp(optarg, "warn")) c->log_level = LOG_WARN;

@@ -7,6 +7,16 @@
 
 enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_OFF, SERIAL_NULL };
 
+#define CONFIG_MAX_DISKS 16
+
+struct disk_config {
+	char *path, *id, *serial;
+	int readonly;       /* 0/1 */
+	int direct;         /* 0/1, default 1 */
+	unsigned num_queues; /* 0: one per vCPU */
+	unsigned queue_size;
+};
+
 struct vm_config {
 	struct {
 		unsigned boot_vcpus, max_vcpus;
@@ -21,6 +31,8 @@ struct vm_config {
 		enum serial_mode mode;
 		char *file;
 	} serial;
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	unsigned n_disks;
 	struct {
 		uint64_t engine_poll_ns; /* how long an idle engine spins before sleeping */
 		uint64_t vcpu_spin_ns;   /* how long a vCPU spins for a read's reply */

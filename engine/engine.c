@@ -76,6 +76,51 @@ int engine_attach_exitq(struct engine *e, struct exitq *q)
 	return 0;
 }
 
+int engine_add_poller(struct engine *e, struct engine_poller *p)
+{
+	if (e->n_pollers >= ENGINE_MAX_POLLERS)
+		return -ENOSPC;
+	e->pollers[e->n_pollers++] = p;
+	return 0;
+}
+
+static unsigned run_deferred(struct engine *e)
+{
+	unsigned n = 0;
+	while (e->deferred) {
+		struct engine_deferred *d = e->deferred;
+		e->deferred = d->next;
+		d->queued = false;
+		d->fn(d);
+		n++;
+	}
+	return n;
+}
+
+static unsigned run_pollers(struct engine *e)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < e->n_pollers; i++)
+		n += e->pollers[i]->poll(e->pollers[i]);
+	return n;
+}
+
+static bool pollers_before_sleep(struct engine *e)
+{
+	bool pending = false;
+	for (unsigned i = 0; i < e->n_pollers; i++)
+		if (e->pollers[i]->before_sleep && e->pollers[i]->before_sleep(e->pollers[i]))
+			pending = true;
+	return pending;
+}
+
+static void pollers_after_sleep(struct engine *e)
+{
+	for (unsigned i = 0; i < e->n_pollers; i++)
+		if (e->pollers[i]->after_sleep)
+			e->pollers[i]->after_sleep(e->pollers[i]);
+}
+
 struct io_uring_sqe *engine_sqe(struct engine *e, struct engine_op *op)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
@@ -191,6 +236,8 @@ void engine_run(struct engine *e)
 		e->stats.loops++;
 		work = drain_exitqs(e);
 		work += reap(e);
+		work += run_pollers(e);
+		run_deferred(e);
 		if (e->stop)
 			break;
 		if (io_uring_sq_ready(&e->ring)) {
@@ -218,12 +265,14 @@ void engine_run(struct engine *e)
 		 * push/fence/check of 'awake' so a message is never left unseen. */
 		atomic_store(&e->awake, 0);
 		atomic_thread_fence(memory_order_seq_cst);
-		if (!exitqs_pending(e) && !io_uring_cq_ready(&e->ring)) {
+		bool pending = pollers_before_sleep(e);
+		if (!pending && !exitqs_pending(e) && !io_uring_cq_ready(&e->ring)) {
 			e->stats.sleeps++;
 			e->stats.enters++;
 			io_uring_submit_and_wait(&e->ring, 1);
 		}
 		atomic_store(&e->awake, 1);
+		pollers_after_sleep(e);
 		last_work = 0;
 	}
 }

@@ -41,6 +41,27 @@ struct engine_stats {
 };
 
 #define ENGINE_MAX_EXITQS 256
+#define ENGINE_MAX_POLLERS 64
+
+/* Something the engine checks while it spins (e.g. a virtqueue's avail ring), so work
+ * is found without the guest having to kick. Before the engine sleeps it asks each
+ * poller to re-arm its wake-up (e.g. re-enable guest notifications) and to say
+ * whether work arrived meanwhile. */
+struct engine_poller {
+	unsigned (*poll)(struct engine_poller *p);      /* do work; return how much */
+	bool (*before_sleep)(struct engine_poller *p);  /* true: work is pending, don't sleep */
+	void (*after_sleep)(struct engine_poller *p);   /* the engine spins again */
+	void *ctx;
+};
+
+/* Work to run once after a batch of completions (e.g. publish used rings and send one
+ * interrupt for many completions). Queue it with engine_defer(); it runs once per batch. */
+struct engine_deferred {
+	void (*fn)(struct engine_deferred *d);
+	void *ctx;
+	struct engine_deferred *next;
+	bool queued;
+};
 
 struct engine {
 	struct io_uring ring;
@@ -56,6 +77,9 @@ struct engine {
 	_Atomic int tid;           /* kernel thread id, for tests and tracing */
 	struct exitq *exitqs[ENGINE_MAX_EXITQS];
 	unsigned n_exitqs;
+	struct engine_poller *pollers[ENGINE_MAX_POLLERS];
+	unsigned n_pollers;
+	struct engine_deferred *deferred;  /* LIFO list run after each batch */
 	struct engine_op doorbell_op; /* target of MSG_RING wake-ups */
 	struct engine_op ignore_op;   /* completions nobody needs to see */
 	struct engine_stats stats;
@@ -86,6 +110,17 @@ void engine_doorbell(struct engine *e, struct io_uring *from);
 
 /* Register a producer queue before engine_start(). */
 int engine_attach_exitq(struct engine *e, struct exitq *q);
+/* Register a poller (before start, or on the engine thread). */
+int engine_add_poller(struct engine *e, struct engine_poller *p);
+/* Engine thread: run d->fn once at the end of this batch of completions. */
+static inline void engine_defer(struct engine *e, struct engine_deferred *d)
+{
+	if (d->queued)
+		return;
+	d->queued = true;
+	d->next = e->deferred;
+	e->deferred = d;
+}
 
 /* Timers on the ring. */
 struct engine_timer {

@@ -5,6 +5,7 @@
 
 #include "bus.h"
 #include "guest_mem.h"
+#include "irq_routing.h"
 #include "kvm.h"
 
 #include <pthread.h>
@@ -38,6 +39,7 @@ struct vm {
 	struct kvm kvm;
 	struct guest_mem mem;
 	struct bus pio, mmio;
+	struct irq_routing routing;
 	struct vcpu *vcpus;
 	unsigned n_vcpus;
 	struct engine **engines;

@@ -22,6 +22,9 @@
 #include "kvm/rtc.h"
 #include "kvm/uart.h"
 #include "kvm/vm.h"
+#include "virtio/blk.h"
+#include "virtio/pci.h"
+#include "virtio/virtio_pci.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +49,10 @@ struct machine {
 	struct i8042 kbd;
 	struct debug_port dbg;
 	struct rtc rtc;
+	struct pci_bus pci;
+	struct blk_dev *disks[CONFIG_MAX_DISKS];
+	struct virtio_pci *disk_pci[CONFIG_MAX_DISKS];
+	unsigned n_disks;
 	int serial_fd;
 	bool tty_raw;
 	struct termios tty_saved;
@@ -166,6 +173,37 @@ static int setup_engine(struct machine *m, const struct vm_config *c)
 	return 0;
 }
 
+static int setup_disks(struct machine *m, const struct vm_config *c)
+{
+	int ret;
+	for (unsigned i = 0; i < c->n_disks; i++) {
+		const struct disk_config *dc = &c->disks[i];
+		for (unsigned k = 0; k < i; k++)
+			if (!strcmp(c->disks[k].id, dc->id)) {
+				log_error("--disk id=%s is used twice", dc->id);
+				return -EINVAL;
+			}
+		struct blk_options o = {
+			.path = dc->path, .id = dc->id, .serial = dc->serial, .readonly = dc->readonly,
+			.direct = dc->direct, .num_queues = dc->num_queues ? dc->num_queues : c->cpus.boot_vcpus,
+			.queue_size = dc->queue_size ? dc->queue_size : 256,
+		};
+		m->disks[i] = calloc(1, sizeof(struct blk_dev));
+		m->disk_pci[i] = calloc(1, sizeof(struct virtio_pci));
+		if (!m->disks[i] || !m->disk_pci[i])
+			return -ENOMEM;
+		m->n_disks = i + 1;
+		if ((ret = blk_create(m->disks[i], &o, &m->engine, &m->vm.mem)) < 0)
+			return ret;
+		if ((ret = virtio_pci_create(m->disk_pci[i], &m->pci, &m->disks[i]->vdev)) < 0)
+			return ret;
+		log_info("%s: %s, %llu MiB, %u queue%s of %u%s%s", dc->id, dc->path,
+			 (unsigned long long)(m->disks[i]->capacity >> 20), o.num_queues, o.num_queues > 1 ? "s" : "",
+			 o.queue_size, o.readonly ? ", read-only" : "", o.direct ? ", O_DIRECT" : "");
+	}
+	return 0;
+}
+
 static int setup_vm(struct machine *m, const struct vm_config *c)
 {
 	struct vm *vm = &m->vm;
@@ -187,6 +225,8 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 	if ((ret = guest_mem_create(&vm->mem, c->memory.size, vm->kvm.phys_bits)) < 0)
 		return ret;
 	if ((ret = kvm_add_memory(&vm->kvm, &vm->mem)) < 0)
+		return ret;
+	if ((ret = irq_routing_init(&vm->routing, vm->kvm.vm_fd)) < 0)
 		return ret;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
@@ -214,6 +254,10 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 		log_error("cannot set up the legacy devices: %s", strerror(-ret));
 		return ret;
 	}
+	if ((ret = pci_bus_init(&m->pci, vm, &m->engine)) < 0)
+		return ret;
+	if ((ret = setup_disks(m, c)) < 0)
+		return ret;
 	m->com1.out.ctx = m;
 	m->log.ctx = m;
 	return 0;
@@ -225,6 +269,14 @@ static void teardown(struct machine *m)
 	if (m->tty_raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &m->tty_saved);
 	vcpus_destroy(vm);
+	for (unsigned i = 0; i < m->n_disks; i++) {
+		if (m->disk_pci[i])
+			virtio_pci_destroy(m->disk_pci[i]);
+		if (m->disks[i])
+			blk_destroy(m->disks[i]);
+		free(m->disk_pci[i]);
+		free(m->disks[i]);
+	}
 	uart_destroy(&m->com1);
 	if (m->serial_fd > STDERR_FILENO)
 		close(m->serial_fd);
@@ -238,6 +290,8 @@ static void teardown(struct machine *m)
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);
 	guest_mem_destroy(&vm->mem);
+	if (vm->routing.table)
+		irq_routing_destroy(&vm->routing);
 	kvm_close(&vm->kvm);
 }
 

@@ -1,0 +1,79 @@
+/* blk: virtio-blk on a raw file or block device, every request an io_uring SQE:
+ * IN/OUT as readv/writev straight between the file and guest buffers, FLUSH as
+ * fdatasync, DISCARD and WRITE_ZEROES as fallocate. A kick's requests are queued
+ * together and go to the kernel in the engine's one submit; completions publish used
+ * elements and interrupt once per batch. */
+#ifndef RV_BLK_H
+#define RV_BLK_H
+
+#include "virtio.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VIRTIO_BLK_F_SIZE_MAX (1ull << 1)
+#define VIRTIO_BLK_F_SEG_MAX (1ull << 2)
+#define VIRTIO_BLK_F_RO (1ull << 5)
+#define VIRTIO_BLK_F_BLK_SIZE (1ull << 6)
+#define VIRTIO_BLK_F_FLUSH (1ull << 9)
+#define VIRTIO_BLK_F_MQ (1ull << 12)
+#define VIRTIO_BLK_F_DISCARD (1ull << 13)
+#define VIRTIO_BLK_F_WRITE_ZEROES (1ull << 14)
+
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define BLK_SEG_MAX 126
+#define BLK_ID_BYTES 20
+
+struct blk_options {
+	const char *path;
+	const char *id;        /* name in logs and counters, e.g. "disk0" */
+	const char *serial;    /* what GET_ID returns (default: id) */
+	bool readonly;
+	bool direct;           /* O_DIRECT */
+	unsigned num_queues;
+	unsigned queue_size;
+};
+
+struct blk_req;
+
+struct blk_queue_stats {
+	uint64_t reads, writes, flushes, discards, write_zeroes, get_ids, errors;
+	uint64_t read_bytes, write_bytes;
+};
+
+struct blk_queue {
+	struct blk_dev *blk;
+	unsigned index;
+	struct blk_req *reqs;
+	struct blk_req **free;
+	unsigned n_free;
+	bool starved;          /* stopped popping: all request slots in use */
+	struct blk_queue_stats stats;
+};
+
+struct blk_dev {
+	struct virtio_dev vdev;
+	struct blk_options opt;
+	char id[32];
+	char serial[BLK_ID_BYTES + 1];
+	int fd;
+	uint64_t capacity;     /* bytes, a multiple of 512 */
+	unsigned inflight;
+	struct blk_queue queues[VIRTIO_MAX_QUEUES];
+};
+
+/* Open the backing file and set up the device model (no transport yet). */
+int blk_create(struct blk_dev *b, const struct blk_options *o, struct engine *e, const struct guest_mem *mem);
+void blk_destroy(struct blk_dev *b);
+
+#endif
