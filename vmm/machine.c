@@ -263,6 +263,30 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 	return 0;
 }
 
+/* Counters for benchmarks and for users wondering where the work went. */
+static void log_stats(struct machine *m)
+{
+	const struct engine_stats *s = &m->engine.stats;
+	log_info("engine %s: loops=%llu io_uring_enter=%llu sleeps=%llu cqes=%llu exits=%llu doorbells=%llu", m->engine.name,
+		 (unsigned long long)s->loops, (unsigned long long)s->enters, (unsigned long long)s->sleeps,
+		 (unsigned long long)s->cqes, (unsigned long long)s->exits, (unsigned long long)s->doorbells);
+	for (unsigned i = 0; i < m->n_disks; i++) {
+		struct blk_dev *b = m->disks[i];
+		struct blk_queue_stats t = { 0 };
+		for (unsigned q = 0; q < b->vdev.num_queues; q++) {
+			const struct blk_queue_stats *x = &b->queues[q].stats;
+			t.reads += x->reads, t.writes += x->writes, t.flushes += x->flushes, t.discards += x->discards;
+			t.write_zeroes += x->write_zeroes, t.errors += x->errors;
+			t.read_bytes += x->read_bytes, t.write_bytes += x->write_bytes;
+		}
+		log_info("%s: reads=%llu writes=%llu read_bytes=%llu write_bytes=%llu flushes=%llu discards=%llu "
+			 "write_zeroes=%llu errors=%llu kicks=%llu interrupts=%llu", b->id, (unsigned long long)t.reads,
+			 (unsigned long long)t.writes, (unsigned long long)t.read_bytes, (unsigned long long)t.write_bytes,
+			 (unsigned long long)t.flushes, (unsigned long long)t.discards, (unsigned long long)t.write_zeroes,
+			 (unsigned long long)t.errors, (unsigned long long)b->vdev.kicks, (unsigned long long)b->vdev.interrupts);
+	}
+}
+
 static void teardown(struct machine *m)
 {
 	struct vm *vm = &m->vm;
@@ -331,6 +355,7 @@ int machine_run(const struct vm_config *c)
 	exitq_post(&m->ctl, &finish);
 	engine_join(&m->engine);
 	code = atomic_load(&m->vm.exit_code);
+	log_stats(m);
 	log_info("VM stopped, exit status %d", code);
 	teardown(m);
 	free(m);
