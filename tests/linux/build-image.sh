@@ -275,6 +275,7 @@ cat >"$ROOT/init" <<'EOF'
 # ringvisor Linux test image /init (busybox). Kernel command line:
 #   rv.job=poweroff (default)  report and power off
 #   rv.job=shell               report, then a shell on the console
+#   rv.job=fio-verify          fio writes /dev/vda with crc32c checksums, reads back, verifies
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -305,6 +306,15 @@ say "job=$job"
 case $job in
 shell)
 	setsid cttyhack sh
+	;;
+fio-verify)
+	if fio --name=rv-verify --filename=/dev/vda --rw=randwrite --bs=4k --size=64M --ioengine=io_uring \
+		--direct=1 --iodepth=16 --verify=crc32c --do_verify=1 --verify_fatal=1 >/tmp/fio.out 2>&1; then
+		say "fio_verify=ok"
+	else
+		say "fio_verify=fail"
+		cat /tmp/fio.out
+	fi
 	;;
 esac
 sync
