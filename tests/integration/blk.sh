@@ -92,3 +92,20 @@ else
 		fail blk_flush_survives_sigkill "after SIGKILL: $(why "$p2")"
 	fi
 fi
+
+# --- a host error (ENOSPC on a full file system) fails those requests only ---
+if mkdir -p "$D/tiny" && mount -t tmpfs -o size=2M rv-tiny "$D/tiny" 2>/dev/null; then
+	truncate -s 16M "$D/tiny/full.img"
+	truncate -s 16M "$D/ok.img"
+	p=$TMP/enospc
+	rv_blk "$p" 120 "job=blk-verify disk=all mib=8" --disk path="$D/tiny/full.img" --disk path="$D/ok.img"
+	umount "$D/tiny"
+	if grep -q 'No space left on device' "$p.err" && grep -qE '^verify disk=0 .*status_errors=[1-9]' "$p.out" &&
+	   ! grep -q 'needs reset' "$p.err" && [ "$(cat "$p.rc")" -lt 3 ]; then
+		pass blk_host_error_fails_requests_only
+	else
+		fail blk_host_error_fails_requests_only "$(why "$p") $(grep '^verify' "$p.out" | tr '\n' ' ')"
+	fi
+else
+	skip blk_host_error_fails_requests_only "cannot mount a small tmpfs here (needs root)"
+fi
