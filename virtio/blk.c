@@ -19,7 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum blk_state { REQ_IO, REQ_WZ_ZERO, REQ_WZ_PUNCH, REQ_WZ_ALLOC };
+/* WRITE_ZEROES: ZERO_RANGE where the file system has it, else punch a hole and (unless
+ * the driver allowed unmapping) allocate the range again. */
+enum blk_state { REQ_IO, REQ_WZ_ZERO, REQ_WZ_PUNCH_THEN_ALLOC, REQ_WZ_PUNCH, REQ_WZ_ALLOC };
 
 struct blk_req {
 	struct engine_op op;
@@ -134,11 +136,11 @@ static void req_done(struct engine *e, struct engine_op *op, int res, uint32_t f
 	case VIRTIO_BLK_T_WRITE_ZEROES:
 		if (res == -EOPNOTSUPP && r->state == REQ_WZ_ZERO) {
 			/* No ZERO_RANGE here (tmpfs): punch the range, then allocate it again. */
-			r->state = REQ_WZ_PUNCH;
+			r->state = REQ_WZ_PUNCH_THEN_ALLOC;
 			req_submit(r);
 			return;
 		}
-		if (res >= 0 && r->state == REQ_WZ_PUNCH) {
+		if (res >= 0 && r->state == REQ_WZ_PUNCH_THEN_ALLOC) {
 			r->state = REQ_WZ_ALLOC;
 			req_submit(r);
 			return;
@@ -175,8 +177,8 @@ static void req_submit(struct blk_req *r)
 		break;
 	case VIRTIO_BLK_T_WRITE_ZEROES: {
 		int mode = r->state == REQ_WZ_ZERO ? FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE
-			 : r->state == REQ_WZ_PUNCH ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
-						    : FALLOC_FL_KEEP_SIZE;
+			 : r->state == REQ_WZ_ALLOC ? FALLOC_FL_KEEP_SIZE
+						    : FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 		io_uring_prep_fallocate(sqe, b->fd, mode, r->offset, r->len);
 		break;
 	}
@@ -281,6 +283,7 @@ static int req_parse(struct blk_dev *b, struct blk_req *r, const char **why)
 			r->q->stats.discards++;
 		else {
 			r->q->stats.write_zeroes++;
+			r->state = REQ_WZ_ZERO;
 			if (s.flags & WZ_FLAG_UNMAP)
 				r->state = REQ_WZ_PUNCH; /* zeros by deallocating: the driver allowed it */
 		}

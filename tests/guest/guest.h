@@ -39,6 +39,10 @@ enum svc {
     SVC_OUTB = 9,      /* (port, value): one port write at CPL0               */
     SVC_INB = 10,      /* (port) -> value: one port read at CPL0              */
     SVC_CMPXCHG16B = 11, /* () lock cmpxchg16b at CPL0: kvm_pvm cannot emulate it */
+    SVC_OUTL = 12,     /* (port, value): one 32-bit port write (PCI 0xCF8/0xCFC) */
+    SVC_INL = 13,      /* (port) -> value: one 32-bit port read                */
+    SVC_PCI_READ = 14, /* (cf8 address) -> dword: outl 0xCF8 + inl 0xCFC in one call */
+    SVC_PCI_WRITE = 15, /* (cf8 address, value): outl 0xCF8 + outl 0xCFC        */
 };
 enum bench_kind { BENCH_OUT_VMM = 0, BENCH_OUT_KVM = 1, BENCH_IN_VMM = 2, BENCH_NOP = 3 };
 
@@ -86,6 +90,12 @@ static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
 /* Port I/O: only legal at CPL0 on kvm_pvm (a #GP at CPL3 even with IOPL=3). */
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline u32 inl(u16 port)
+{
+    u32 v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
 static inline u8 inb(u16 port)
 {
     u8 v;
@@ -156,6 +166,29 @@ int smp_start_ap(u32 cpu, u32 apic_id);
 void ap_main(u64 cpu) __attribute__((noreturn));
 extern void (*volatile ap_work)(u64 cpu);
 
+/* pci.c: bus 0 through 0xCF8/0xCFC (CPL0 services) */
+struct pci_dev {
+    u8 bus, dev, fn;
+    u16 vendor, device;
+    u32 class_rev;
+    u64 bar[6], bar_size[6]; /* memory BARs: address, size (0: none) */
+    u8 bar_flags[6];         /* low BAR bits; 0xff = upper half of a 64-bit BAR */
+    u32 bar_assigned;        /* bit i: the kit gave BAR i its address */
+};
+int pci_scan(struct pci_dev *out, int max);
+int pci_enable(struct pci_dev *all, int n, int idx); /* assign BARs, MEM + bus master */
+u32 pci_read32(const struct pci_dev *d, u32 off);
+void pci_write32(const struct pci_dev *d, u32 off, u32 v);
+u16 pci_read16(const struct pci_dev *d, u32 off);
+u8 pci_read8(const struct pci_dev *d, u32 off);
+u8 pci_cap_next(const struct pci_dev *d, u8 prev, u8 id);
+
+/* alloc.c: DMA memory (zeroed, 4 KiB aligned, RAM >= 16 MiB below 4 GiB) */
+void *alloc_dma(u64 bytes);
+u64 alloc_mark(void);
+void alloc_release(u64 mark);
+u64 alloc_ram_end(void);
+
 /* jobs */
 int job_boot(void);
 int job_smp(void);
@@ -165,5 +198,11 @@ int job_fault(void);
 int job_post(void);
 int job_reset(void);
 int job_echo(void);
+int job_blk_info(void);
+int job_blk_verify(void);
+int job_blk_load(void);
+int job_blk_hostile(void);
+int job_blk_discard(void);
+int job_blk_reset(void);
 
 #endif

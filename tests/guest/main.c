@@ -28,6 +28,8 @@ void guest_main(void)
     static const struct { const char *name; int (*run)(void); } jobs[] = {
         { "boot", job_boot }, { "smp", job_smp },     { "exits", job_exits }, { "spin", job_spin },
         { "fault", job_fault }, { "post", job_post }, { "reset", job_reset }, { "echo", job_echo },
+        { "blk-info", job_blk_info }, { "blk-verify", job_blk_verify }, { "blk-load", job_blk_load },
+        { "blk-hostile", job_blk_hostile }, { "blk-discard", job_blk_discard }, { "blk-reset", job_blk_reset },
     };
     int rc = -1;
     unsigned i;

@@ -103,6 +103,22 @@ void service(struct frame *f)
         outb((u16)f->rdi, (u8)f->rsi);
         f->rax = 0;
         break;
+    case SVC_INL:
+        f->rax = inl((u16)f->rdi);
+        break;
+    case SVC_OUTL:
+        outl((u16)f->rdi, (u32)f->rsi);
+        f->rax = 0;
+        break;
+    case SVC_PCI_READ: /* address + data in one round trip: halves PCI scan time */
+        outl(0xcf8, (u32)f->rdi);
+        f->rax = inl(0xcfc);
+        break;
+    case SVC_PCI_WRITE:
+        outl(0xcf8, (u32)f->rdi);
+        outl(0xcfc, (u32)f->rsi);
+        f->rax = 0;
+        break;
     case SVC_HALT:
         for (;;)
             __asm__ volatile("cli; hlt");

@@ -109,3 +109,42 @@ if mkdir -p "$D/tiny" && mount -t tmpfs -o size=2M rv-tiny "$D/tiny" 2>/dev/null
 else
 	skip blk_host_error_fails_requests_only "cannot mount a small tmpfs here (needs root)"
 fi
+
+# --- hostile chains: each puts disk0 in NEEDS_RESET; disk1 keeps working; disk0 works after a reset ---
+truncate -s 64M "$D/h0.img" "$D/h1.img"
+p=$TMP/hostile
+rv_blk "$p" 120 "job=blk-hostile" --disk path="$D/h0.img" --disk path="$D/h1.img"
+n_cases=$(grep -c '^hostile case=' "$p.out")
+if ok_run "$p" && [ "$n_cases" -ge 9 ] && [ "$(grep -c '^hostile case=.*outcome=needs_reset' "$p.out")" = "$n_cases" ] &&
+   grep -q '^hostile_second_disk=ok' "$p.out" && grep -q '^hostile_disk0_after_reset=ok' "$p.out" &&
+   [ "$(grep -c 'disk0: queue 0: .*device needs reset' "$p.err")" = "$n_cases" ]; then
+	pass blk_hostile_needs_reset_second_disk_ok
+else
+	fail blk_hostile_needs_reset_second_disk_ok "$(why "$p") $(grep -E '^hostile' "$p.out" | tr '\n' ' ')"
+fi
+
+# --- discard punches holes in the host file; write-zeroes reads back zeros (tmpfs and ext4-like) ---
+for fs in "$D" /var/tmp; do
+	f=$fs/rv-discard.$$.img
+	dd if=/dev/urandom of="$f" bs=1M count=32 status=none
+	before=$(stat -c %b "$f")
+	p=$TMP/discard
+	rv_blk "$p" 60 "job=blk-discard disk=0 offset_mib=8 mib=8" --disk path="$f"
+	after=$(stat -c %b "$f")
+	rm -f "$f"
+	name=blk_discard_punches_holes_$(df --output=fstype "$fs" | tail -n1 | tr -d ' ')
+	if ok_run "$p" && grep -q '^discard=ok write_zeroes=ok' "$p.out" && [ "$after" -lt "$before" ]; then
+		pass "$name"
+	else
+		fail "$name" "$(why "$p") allocated blocks before=$before after=$after $(grep discard= "$p.out")"
+	fi
+done
+
+# --- reset and re-init ---
+p=$TMP/reset
+rv_blk "$p" 60 "job=blk-reset" --disk path="$D/h0.img"
+if ok_run "$p" && grep -q '^reset_reinit=ok' "$p.out"; then
+	pass blk_reset_and_reinit
+else
+	fail blk_reset_and_reinit "$(why "$p")"
+fi
