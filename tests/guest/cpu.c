@@ -26,13 +26,13 @@ struct tss64 {
 extern struct idt_gate idt[256];
 extern struct tss64 tss[MAX_CPUS];
 extern u64 gdt_tss[MAX_CPUS * 2];
-extern const u64 isr_table[33];
+extern const u64 isr_table[34];
 extern char kstacks[], istacks[];
 
 static void idt_fill(void)
 {
-    for (unsigned i = 0; i < 33; i++) {
-        unsigned v = i < 32 ? i : 0x80;
+    for (unsigned i = 0; i < 34; i++) {
+        unsigned v = i < 32 ? i : i == 32 ? 0x80 : IRQ_VECTOR;
         u64 h = isr_table[i];
         struct idt_gate *g = &idt[v];
         g->off0 = (u16)h;

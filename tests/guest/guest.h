@@ -23,6 +23,9 @@ typedef int64_t s64;
 #define PORT_EXIT 0xf4      /* outl v: stop the VM (QEMU: status (v<<1)|1) */
 
 #define LAPIC_BASE 0xfee00000ul
+#define IRQ_VECTOR 0x40 /* the one MSI vector the kit uses */
+/* Interrupts taken on IRQ_VECTOR (CPL0 handler: count, EOI, iretq). */
+extern volatile u64 irq_count;
 
 /* Service calls: CPL3 -> CPL0 via `int $0x80` (see trap.c for why the #UD
  * path exists). rax = number, rdi/rsi/rdx = arguments, rax = result. */
@@ -43,6 +46,7 @@ enum svc {
     SVC_INL = 13,      /* (port) -> value: one 32-bit port read                */
     SVC_PCI_READ = 14, /* (cf8 address) -> dword: outl 0xCF8 + inl 0xCFC in one call */
     SVC_PCI_WRITE = 15, /* (cf8 address, value): outl 0xCF8 + outl 0xCFC        */
+    SVC_IRQ_ENABLE = 16, /* () software-enable the LAPIC; return to CPL3 with IF=1 */
 };
 enum bench_kind { BENCH_OUT_VMM = 0, BENCH_OUT_KVM = 1, BENCH_IN_VMM = 2, BENCH_NOP = 3 };
 
@@ -198,6 +202,7 @@ int job_fault(void);
 int job_post(void);
 int job_reset(void);
 int job_echo(void);
+int job_blk_irq(void);
 int job_blk_info(void);
 int job_blk_verify(void);
 int job_blk_load(void);

@@ -50,6 +50,7 @@ isr_\n:
 	STUB 29, 1
 	STUB 30, 1
 	STUB 31, 0
+	STUB 64, 0
 	STUB 128, 0
 
 trap_common:
@@ -76,11 +77,11 @@ trap_common:
 	addq	$16, %rsp
 	iretq
 
-/* Stub addresses for cpu.c's IDT fill: vectors 0..31, then 0x80. */
+/* Stub addresses for cpu.c's IDT fill: vectors 0..31, then 0x80, then 0x40 (MSI). */
 	.section .rodata
 	.balign 8
 	.globl isr_table
 isr_table:
-	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,128
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,128,64
 	.quad isr_\n
 	.endr

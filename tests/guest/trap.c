@@ -25,8 +25,15 @@ static void fatal(struct frame *f)
     vm_exit(1);
 }
 
+volatile u64 irq_count;
+
 void trap(struct frame *f)
 {
+    if (f->vector == IRQ_VECTOR) {
+        irq_count++;
+        *(volatile u32 *)(LAPIC_BASE + 0xb0) = 0; /* EOI */
+        return;
+    }
     if (f->vector == 0x80) {
         service(f);
         return;

@@ -83,6 +83,7 @@ u8 vpci_status(struct vpci *v);
 int vpci_negotiate(struct vpci *v, u64 wanted); /* reset..FEATURES_OK */
 int vpci_queue_setup(struct vpci *v, struct virtq *q, u16 index, u16 max_size);
 void vpci_driver_ok(struct vpci *v);
+int vpci_msix_route(struct vpci *v, u16 queue, u16 entry, u32 apic_id, u8 vector);
 u8 vpci_cfg_gen(struct vpci *v);
 
 /* virtq.c */

@@ -159,3 +159,31 @@ void vpci_driver_ok(struct vpci *v)
 {
     v->common->device_status = VIRTIO_ACKNOWLEDGE | VIRTIO_DRIVER | VIRTIO_FEATURES_OK | VIRTIO_DRIVER_OK;
 }
+
+/* Route queue `queue` to MSI-X table entry `entry`, delivering `vector` to the LAPIC of
+ * `apic_id` (fixed delivery, edge), and enable MSI-X. Only the blk-irq job uses this:
+ * everything else polls. Returns 0, or -1 when the device has no MSI-X or refuses. */
+int vpci_msix_route(struct vpci *v, u16 queue, u16 entry, u32 apic_id, u8 vector)
+{
+    struct pci_dev *d = v->pci;
+    u8 cap = pci_cap_next(d, 0, 0x11);
+    if (!cap)
+        return -1;
+    u32 ctl = pci_read32(d, cap);
+    if (entry > ((ctl >> 16) & 0x7ff))
+        return -1;
+    u32 t = pci_read32(d, cap + 4);
+    u8 bir = t & 7;
+    volatile u32 *table = (volatile u32 *)cap_ptr(d, bir, t & ~7u, (entry + 1) * 16, (entry + 1) * 16);
+    if (!table)
+        return -1;
+    volatile u32 *e = table + 4 * entry;
+    e[0] = 0xfee00000u | (apic_id << 12);
+    e[1] = 0;
+    e[2] = vector;
+    e[3] = 0; /* unmasked */
+    pci_write32(d, cap, (ctl & ~0x40000000u) | 0x80000000u); /* enable, function not masked */
+    v->common->queue_select = queue;
+    v->common->queue_msix_vector = entry;
+    return v->common->queue_msix_vector == entry ? 0 : -1;
+}

@@ -148,3 +148,14 @@ if ok_run "$p" && grep -q '^reset_reinit=ok' "$p.out"; then
 else
 	fail blk_reset_and_reinit "$(why "$p")"
 fi
+
+# --- MSI-X: completions announced by interrupts (MSI-X table -> KVM GSI route -> irqfd) ---
+for ei in 1 0; do
+	p=$TMP/irq$ei
+	rv_blk "$p" 60 "job=blk-irq n=200 event_idx=$ei" --disk path="$D/h0.img"
+	if ok_run "$p" && grep -q '^irq requests=200 interrupts=200 .*used_before_irq_violations=0' "$p.out"; then
+		pass blk_msix_interrupts_event_idx_$ei
+	else
+		fail blk_msix_interrupts_event_idx_$ei "$(why "$p") $(grep -E '^irq' "$p.out")"
+	fi
+done
