@@ -53,9 +53,10 @@ void cli_usage(FILE *f)
 		"                           by default, queue_size 256\n"
 		"  --serial tty|file=PATH|off|null\n"
 		"                           COM1: the terminal (default; input from stdin), a file, or nowhere\n"
-		"  --engine poll_us=N,vcpu_spin_us=N\n"
+		"  --engine poll_us=N,vcpu_spin_us=N,fixed_buffers=on|off\n"
 		"                           how long an idle engine polls before sleeping (default 200),\n"
-		"                           how long a vCPU spins for a device read's reply (default 100)\n"
+		"                           how long a vCPU spins for a device read's reply (default 100),\n"
+		"                           guest RAM registered (pinned) with the ring for zero-copy I/O (default off)\n"
 		"  --log-level error|warn|info|debug\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            the version\n"
@@ -188,6 +189,8 @@ static int engine_item(void *ctx, const char *key, const char *value)
 {
 	struct vm_config *c = ctx;
 	unsigned long long n;
+	if (!strcmp(key, "fixed_buffers"))
+		return on_off("--engine", key, value, &c->tuning.fixed_buffers);
 	if (parse_uint(value, 10 * 1000 * 1000, &n))
 		return bad("--engine", "'%s' needs a number of microseconds up to 10000000", key);
 	if (!strcmp(key, "poll_us"))
@@ -195,7 +198,7 @@ static int engine_item(void *ctx, const char *key, const char *value)
 	else if (!strcmp(key, "vcpu_spin_us"))
 		c->tuning.vcpu_spin_ns = n * 1000;
 	else
-		return bad("--engine", "unknown option '%s' (known: poll_us, vcpu_spin_us)", key);
+		return bad("--engine", "unknown option '%s' (known: poll_us, vcpu_spin_us, fixed_buffers)", key);
 	return 0;
 }
 

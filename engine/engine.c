@@ -59,6 +59,7 @@ int engine_init(struct engine *e, const struct engine_params *p)
 		log_error("engine %s: cannot create io_uring: %s", e->name, strerror(-ret));
 		return ret;
 	}
+	e->files_ok = io_uring_register_files_sparse(&e->ring, ENGINE_MAX_FILES) == 0;
 	/* Work the kernel cannot do inline runs on io-wq threads; keep their number to the
 	 * node's CPUs so a burst of blocking I/O cannot spawn hundreds of them. */
 	unsigned cpus = CPU_COUNT(&e->cpus) > 0 ? (unsigned)CPU_COUNT(&e->cpus) : 4;
@@ -73,6 +74,30 @@ int engine_attach_exitq(struct engine *e, struct exitq *q)
 	if (e->n_exitqs >= ENGINE_MAX_EXITQS)
 		return -ENOSPC;
 	e->exitqs[e->n_exitqs++] = q;
+	return 0;
+}
+
+int engine_register_file(struct engine *e, int fd)
+{
+	if (!e->files_ok || e->n_files >= ENGINE_MAX_FILES)
+		return -ENOSPC;
+	int ret = io_uring_register_files_update(&e->ring, e->n_files, &fd, 1);
+	if (ret < 0)
+		return ret;
+	return (int)e->n_files++;
+}
+
+int engine_register_buffers(struct engine *e, const struct iovec *iov, unsigned n)
+{
+	if (n > ENGINE_MAX_BUFFERS)
+		return -E2BIG;
+	int ret = io_uring_register_buffers(&e->ring, iov, n);
+	if (ret < 0) {
+		log_error("engine %s: cannot register %u fixed buffers: %s", e->name, n, strerror(-ret));
+		return ret;
+	}
+	memcpy(e->buffers, iov, n * sizeof(*iov));
+	e->n_buffers = n;
 	return 0;
 }
 

@@ -42,6 +42,8 @@ struct engine_stats {
 
 #define ENGINE_MAX_EXITQS 256
 #define ENGINE_MAX_POLLERS 64
+#define ENGINE_MAX_FILES 64
+#define ENGINE_MAX_BUFFERS 64
 
 /* Something the engine checks while it spins (e.g. a virtqueue's avail ring), so work
  * is found without the guest having to kick. Before the engine sleeps it asks each
@@ -80,6 +82,10 @@ struct engine {
 	struct engine_poller *pollers[ENGINE_MAX_POLLERS];
 	unsigned n_pollers;
 	struct engine_deferred *deferred;  /* LIFO list run after each batch */
+	unsigned n_files;                  /* fixed files registered (slots 0..n-1) */
+	bool files_ok;                     /* the sparse file table exists */
+	struct iovec buffers[ENGINE_MAX_BUFFERS]; /* fixed buffers registered */
+	unsigned n_buffers;
 	struct engine_op doorbell_op; /* target of MSG_RING wake-ups */
 	struct engine_op ignore_op;   /* completions nobody needs to see */
 	struct engine_stats stats;
@@ -110,6 +116,22 @@ void engine_doorbell(struct engine *e, struct io_uring *from);
 
 /* Register a producer queue before engine_start(). */
 int engine_attach_exitq(struct engine *e, struct exitq *q);
+/* Fixed files: the fd as an index into the ring's file table, so each SQE skips the
+ * file lookup. Returns the index (use IOSQE_FIXED_FILE), or -errno: use the plain fd. */
+int engine_register_file(struct engine *e, int fd);
+/* Fixed buffers (before start): memory the kernel pins once, so READ_FIXED/WRITE_FIXED
+ * skip pinning per request. Pieces of at most 1 GiB. 0 or -errno. */
+int engine_register_buffers(struct engine *e, const struct iovec *iov, unsigned n);
+/* The fixed buffer holding [p, p+len), or -1. */
+static inline int engine_fixed_buffer(const struct engine *e, const void *p, size_t len)
+{
+	for (unsigned i = 0; i < e->n_buffers; i++) {
+		uintptr_t b = (uintptr_t)e->buffers[i].iov_base, a = (uintptr_t)p;
+		if (a >= b && a - b <= e->buffers[i].iov_len && len <= e->buffers[i].iov_len - (a - b))
+			return (int)i;
+	}
+	return -1;
+}
 /* Register a poller (before start, or on the engine thread). */
 int engine_add_poller(struct engine *e, struct engine_poller *p);
 /* Engine thread: run d->fn once at the end of this batch of completions. */

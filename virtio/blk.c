@@ -160,29 +160,42 @@ static void req_done(struct engine *e, struct engine_op *op, int res, uint32_t f
 static void req_submit(struct blk_req *r)
 {
 	struct blk_dev *b = r->q->blk;
-	struct io_uring_sqe *sqe = engine_sqe(b->vdev.engine, &r->op);
+	struct engine *e = b->vdev.engine;
+	struct io_uring_sqe *sqe = engine_sqe(e, &r->op);
+	int fd = b->fixed >= 0 ? b->fixed : b->fd;
+	int buf;
 
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
-		io_uring_prep_readv(sqe, b->fd, r->iov, r->niov, r->offset);
-		break;
 	case VIRTIO_BLK_T_OUT:
-		io_uring_prep_writev(sqe, b->fd, r->iov, r->niov, r->offset);
+		/* One buffer inside registered guest RAM: the pinned, zero-copy path. */
+		if (r->niov == 1 && (buf = engine_fixed_buffer(e, r->iov[0].iov_base, r->iov[0].iov_len)) >= 0) {
+			if (r->type == VIRTIO_BLK_T_IN)
+				io_uring_prep_read_fixed(sqe, fd, r->iov[0].iov_base, (unsigned)r->iov[0].iov_len, r->offset, buf);
+			else
+				io_uring_prep_write_fixed(sqe, fd, r->iov[0].iov_base, (unsigned)r->iov[0].iov_len, r->offset, buf);
+		} else if (r->type == VIRTIO_BLK_T_IN) {
+			io_uring_prep_readv(sqe, fd, r->iov, r->niov, r->offset);
+		} else {
+			io_uring_prep_writev(sqe, fd, r->iov, r->niov, r->offset);
+		}
 		break;
 	case VIRTIO_BLK_T_FLUSH:
-		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 		break;
 	case VIRTIO_BLK_T_DISCARD:
-		io_uring_prep_fallocate(sqe, b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, r->offset, r->len);
+		io_uring_prep_fallocate(sqe, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, r->offset, r->len);
 		break;
 	case VIRTIO_BLK_T_WRITE_ZEROES: {
 		int mode = r->state == REQ_WZ_ZERO ? FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE
 			 : r->state == REQ_WZ_ALLOC ? FALLOC_FL_KEEP_SIZE
 						    : FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-		io_uring_prep_fallocate(sqe, b->fd, mode, r->offset, r->len);
+		io_uring_prep_fallocate(sqe, fd, mode, r->offset, r->len);
 		break;
 	}
 	}
+	if (b->fixed >= 0)
+		sqe->flags |= IOSQE_FIXED_FILE;
 }
 
 /* Check a [sector, bytes) range against the disk; false if it runs past the end. */
@@ -428,6 +441,7 @@ int blk_create(struct blk_dev *b, const struct blk_options *o, struct engine *e,
 
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
+	b->fixed = -1;
 	b->opt = *o;
 	snprintf(b->id, sizeof(b->id), "%s", o->id);
 	snprintf(b->serial, sizeof(b->serial), "%s", o->serial ? o->serial : o->id);
@@ -442,6 +456,7 @@ int blk_create(struct blk_dev *b, const struct blk_options *o, struct engine *e,
 	}
 	if ((ret = open_backing(b)) < 0)
 		return ret;
+	b->fixed = engine_register_file(e, b->fd);
 	if (o->readonly)
 		features |= VIRTIO_BLK_F_RO;
 	virtio_dev_init(&b->vdev, b->id, VIRTIO_ID_BLOCK, features, o->num_queues, (uint16_t)o->queue_size, &blk_ops,

@@ -173,9 +173,31 @@ static int setup_engine(struct machine *m, const struct vm_config *c)
 	return 0;
 }
 
+/* Guest RAM as fixed buffers of at most 1 GiB (the kernel's limit per buffer). */
+static int register_guest_ram(struct machine *m)
+{
+	struct iovec iov[ENGINE_MAX_BUFFERS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < m->vm.mem.n_regions; i++) {
+		const struct guest_region *r = &m->vm.mem.regions[i];
+		for (uint64_t off = 0; off < r->size; off += GiB) {
+			if (n == ENGINE_MAX_BUFFERS) {
+				log_error("--engine fixed_buffers=on: guest RAM needs more than %d buffers of 1 GiB",
+					  ENGINE_MAX_BUFFERS);
+				return -E2BIG;
+			}
+			iov[n].iov_base = r->hva + off;
+			iov[n++].iov_len = r->size - off < GiB ? r->size - off : GiB;
+		}
+	}
+	return engine_register_buffers(&m->engine, iov, n);
+}
+
 static int setup_disks(struct machine *m, const struct vm_config *c)
 {
 	int ret;
+	if (c->n_disks && c->tuning.fixed_buffers && (ret = register_guest_ram(m)) < 0)
+		return ret;
 	for (unsigned i = 0; i < c->n_disks; i++) {
 		const struct disk_config *dc = &c->disks[i];
 		for (unsigned k = 0; k < i; k++)
