@@ -63,3 +63,130 @@ ratio() {
 }
 # key=value lookup in a line or file: kv KEY < input
 kv() { grep -oE "(^| )$1=[^ ]*" | head -n1 | sed "s/^ *$1=//"; }
+
+# ---- storage / load helpers (added for bench/blk.sh) ---------------------------------------
+
+# fio (Debian's package), for the host-side figures.
+bench_need_fio() {
+	command -v fio >/dev/null && return
+	echo "bench: fio missing, installing it" >&2
+	apt-get install -y fio >&2 || { apt-get update >&2 && apt-get install -y fio >&2; } ||
+		bench_die "cannot install fio"
+}
+
+# The host's TSC frequency in kHz as the kernel found it (dmesg: the refined calibration if
+# there was one, else "Detected"); empty if dmesg is not readable. Guest-kit figures are
+# timed with the guest's TSC at the frequency it calibrated, which can be off (see blk.sh).
+host_tsc_khz() {
+	dmesg 2>/dev/null | grep -oE 'tsc: (Refined TSC clocksource calibration:|Detected) [0-9.]+ MHz' |
+		tail -n1 | grep -oE '[0-9.]+ MHz' | awk '{ printf "%d\n", $1 * 1000 + 0.5 }'
+}
+
+# bench_prealloc FILE MIB: a MIB MiB file of random data written with O_DIRECT (no holes,
+# nothing left dirty in the page cache), reused if it already has that size.
+bench_prealloc() {
+	local f=$1 mib=$2
+	[ -f "$f" ] && [ "$(stat -c %s "$f")" = $((mib << 20)) ] && return 0
+	fallocate -l "${mib}M" "$f" 2>/dev/null || truncate -s "${mib}M" "$f" || return 1
+	dd if=/dev/urandom of="$f" bs=1M count="$mib" oflag=direct conv=notrunc,fsync status=none
+}
+
+# odirect_ok FILE: the file opens with O_DIRECT and a 4 KiB aligned read works.
+odirect_ok() {
+	python3 - "$1" <<-'EOF'
+	import mmap, os, sys
+	fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECT)
+	buf = mmap.mmap(-1, 4096)
+	sys.exit(0 if os.preadv(fd, [buf], 0) == 4096 else 1)
+	EOF
+}
+
+# cpu_window_run --seconds S --marker STR --out F --err F --timeout T -- CMD...: runs CMD
+# (own session, stdin /dev/null) and prints one line
+#   rc=N timeout=0|1 wall_ms=N cpu_ms=N win_s=N win_cpu_ms=N win_guest_ms=N marker_s=N
+# cpu_ms is the whole run's user+sys (wait4 rusage, all threads). The win_* figures come from
+# /proc/PID/stat (utime+stime and guest_time of the whole thread group) sampled every 20 ms:
+# the CPU spent in a window of S-0.2 s that ends 0.05 s before STR first shows on stdout,
+# i.e. inside a steady load of S seconds whose end the guest reports with STR. "na" if
+# STR never came or the window is under 0.5 s. On timeout the session is SIGKILLed.
+cpu_window_run() {
+	python3 - "$@" <<-'EOF'
+	import os, select, signal, sys, time
+	a = sys.argv[1:]
+	o = {"--seconds": "5", "--marker": "rw=", "--out": os.devnull, "--err": os.devnull, "--timeout": "120"}
+	while a and a[0] != "--":
+	    o[a[0]] = a[1]; a = a[2:]
+	cmd = a[1:]
+	secs, marker, tmo = float(o["--seconds"]), o["--marker"].encode(), float(o["--timeout"])
+	tck = os.sysconf("SC_CLK_TCK")
+	rfd, wfd = os.pipe()
+	fa = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, wfd, 1),
+	      (os.POSIX_SPAWN_OPEN, 2, o["--err"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+	      (os.POSIX_SPAWN_CLOSE, rfd), (os.POSIX_SPAWN_CLOSE, wfd)]
+	t0 = time.monotonic()
+	try:
+	    pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=fa, setsid=True)
+	except OSError as e:
+	    print("cpu_window_run: cannot run %s: %s" % (cmd[0], e), file=sys.stderr); sys.exit(2)
+	os.close(wfd)
+	pidfd = os.pidfd_open(pid)
+	sfd = os.open("/proc/%d/stat" % pid, os.O_RDONLY)
+	def sample():
+	    try:
+	        f = os.pread(sfd, 4096, 0).decode().rsplit(")", 1)[1].split()
+	        return (time.monotonic(), int(f[11]) + int(f[12]), int(f[40]))  # utime+stime, guest_time
+	    except (OSError, IndexError, ValueError):
+	        return None
+	samples, buf, t_mark, t_exit, eof, timed_out = [], bytearray(), None, None, False, False
+	while not (t_exit is not None and eof):
+	    now = time.monotonic()
+	    if now - t0 >= tmo:
+	        timed_out = True; break
+	    if t_exit is not None and now - t_exit > 1.0:
+	        break
+	    if t_exit is None:
+	        s = sample()
+	        if s: samples.append(s)
+	    fds = ([pidfd] if t_exit is None else []) + ([] if eof else [rfd])
+	    r, _, _ = select.select(fds, [], [], 0.02)
+	    now = time.monotonic()
+	    if pidfd in r and t_exit is None:
+	        t_exit = now
+	    if rfd in r:
+	        c = os.read(rfd, 65536)
+	        if not c:
+	            eof = True
+	        else:
+	            st = max(0, len(buf) - len(marker) + 1); buf += c
+	            if t_mark is None and buf.find(marker, st) >= 0:
+	                t_mark = now
+	if timed_out:
+	    try: os.killpg(pid, signal.SIGKILL)
+	    except ProcessLookupError: pass
+	os.set_blocking(rfd, False)
+	try:
+	    while True:
+	        c = os.read(rfd, 65536)
+	        if not c: break
+	        buf += c
+	except BlockingIOError:
+	    pass
+	_, status, ru = os.wait4(pid, 0)
+	with open(o["--out"], "wb") as f:
+	    f.write(buf)
+	rc = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+	win = "win_s=na win_cpu_ms=na win_guest_ms=na"
+	if t_mark is not None:
+	    lo, hi = t_mark - secs + 0.15, t_mark - 0.05
+	    sa = [s for s in samples if s[0] <= lo][-1:] or samples[:1]
+	    sb = [s for s in samples if s[0] <= hi][-1:]
+	    if sa and sb and sb[0][0] - sa[0][0] >= 0.5:
+	        a_, b_ = sa[0], sb[0]
+	        win = "win_s=%.3f win_cpu_ms=%.1f win_guest_ms=%.1f" % (
+	            b_[0] - a_[0], (b_[1] - a_[1]) * 1e3 / tck, (b_[2] - a_[2]) * 1e3 / tck)
+	end = t_exit if t_exit is not None else time.monotonic()
+	print("rc=%d timeout=%d wall_ms=%.1f cpu_ms=%.1f %s marker_s=%s" % (
+	    rc, timed_out, (end - t0) * 1e3, (ru.ru_utime + ru.ru_stime) * 1e3, win,
+	    "na" if t_mark is None else "%.3f" % (t_mark - t0)))
+	EOF
+}

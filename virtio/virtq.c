@@ -210,7 +210,8 @@ bool virtq_notify_on(struct virtq *q)
 	return virtq_pending(q);
 }
 
-size_t iov_copy_from(const struct iovec *iov, unsigned n, size_t offset, void *dst, size_t len)
+/* Copy between a linear buffer and the bytes of iov from offset on; to_iov picks the way. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t offset, void *buf, size_t len, bool to_iov)
 {
 	size_t done = 0;
 	for (unsigned i = 0; i < n && done < len; i++) {
@@ -221,27 +222,20 @@ size_t iov_copy_from(const struct iovec *iov, unsigned n, size_t offset, void *d
 		size_t k = iov[i].iov_len - offset;
 		if (k > len - done)
 			k = len - done;
-		memcpy((char *)dst + done, (char *)iov[i].iov_base + offset, k);
+		char *p = (char *)iov[i].iov_base + offset, *b = (char *)buf + done;
+		memcpy(to_iov ? p : b, to_iov ? b : p, k);
 		done += k;
 		offset = 0;
 	}
 	return done;
 }
 
+size_t iov_copy_from(const struct iovec *iov, unsigned n, size_t offset, void *dst, size_t len)
+{
+	return iov_copy(iov, n, offset, dst, len, false);
+}
+
 size_t iov_copy_to(const struct iovec *iov, unsigned n, size_t offset, const void *src, size_t len)
 {
-	size_t done = 0;
-	for (unsigned i = 0; i < n && done < len; i++) {
-		if (offset >= iov[i].iov_len) {
-			offset -= iov[i].iov_len;
-			continue;
-		}
-		size_t k = iov[i].iov_len - offset;
-		if (k > len - done)
-			k = len - done;
-		memcpy((char *)iov[i].iov_base + offset, (const char *)src + done, k);
-		done += k;
-		offset = 0;
-	}
-	return done;
+	return iov_copy(iov, n, offset, (void *)src, len, true);
 }

@@ -204,3 +204,17 @@ int blk_quick_verify(int disk, u64 mib, u64 seed)
                 serr, vpci_status(&b->v));
     return rc || mism || serr ? -1 : 0;
 }
+
+struct blk_dev *blk_open_arg_disk(const struct blk_opts *o, int *disk_out)
+{
+    blk_discover();
+    int disk = blk_disk_arg(0);
+    if (disk < 0 || disk >= blk_count)
+        fail("no_such_disk");
+    struct blk_dev *b = &blk_devs[disk];
+    if (blk_init(b, o) < 0)
+        fail("blk_init");
+    if (disk_out)
+        *disk_out = disk;
+    return b;
+}

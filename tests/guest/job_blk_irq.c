@@ -10,13 +10,8 @@ int job_blk_irq(void)
     struct blk_opts o;
     blk_opts_from_cmdline(&o);
     o.queues = 1;
-    blk_discover();
-    int disk = blk_disk_arg(0);
-    if (disk < 0 || disk >= blk_count)
-        fail("no_such_disk");
-    struct blk_dev *b = &blk_devs[disk];
-    if (blk_init(b, &o) < 0)
-        fail("blk_init");
+    int disk;
+    struct blk_dev *b = blk_open_arg_disk(&o, &disk);
     u32 r4[4];
     vcpuid(1, 0, r4);
     if (vpci_msix_route(&b->v, 0, 1, r4[1] >> 24, IRQ_VECTOR) < 0)

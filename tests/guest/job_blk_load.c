@@ -62,13 +62,8 @@ int job_blk_load(void)
     int rnd = streq(rw, "randread") || streq(rw, "randwrite");
     if (!write && !rnd && !streq(rw, "read"))
         fail("bad_rw");
-    blk_discover();
-    int disk = blk_disk_arg(0);
-    if (disk < 0 || disk >= blk_count)
-        fail("no_such_disk");
-    struct blk_dev *b = &blk_devs[disk];
-    if (blk_init(b, &o) < 0)
-        fail("blk_init");
+    int disk;
+    struct blk_dev *b = blk_open_arg_disk(&o, &disk);
     if (write && b->ro)
         fail("disk_readonly");
     u64 bs = arg_u64("bs", 4096), qd = arg_u64("qd", 32), secs = arg_u64("seconds", 5), max_ops = arg_u64("ops", 0);

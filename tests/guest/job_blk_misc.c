@@ -34,13 +34,8 @@ int job_blk_discard(void)
 {
     struct blk_opts o;
     blk_opts_from_cmdline(&o);
-    blk_discover();
-    int disk = blk_disk_arg(0);
-    if (disk < 0 || disk >= blk_count)
-        fail("no_such_disk");
-    struct blk_dev *b = &blk_devs[disk];
-    if (blk_init(b, &o) < 0)
-        fail("blk_init");
+    int disk;
+    struct blk_dev *b = blk_open_arg_disk(&o, &disk);
     u64 a = arg_u64("offset_mib", 0) << 20, len = arg_u64("mib", 1) << 20, bs = 4096;
     if ((a + 2 * len) / 512 > b->capacity || !len)
         fail("range_outside_disk");

@@ -166,6 +166,8 @@ void blk_discover(void);
 u64 arg_u64(const char *key, u64 dflt);
 void blk_opts_from_cmdline(struct blk_opts *o);
 int blk_disk_arg(int dflt_all); /* -1 = all */
+/* Discover, pick the disk named by disk= (default 0), initialise it; fail()s otherwise. */
+struct blk_dev *blk_open_arg_disk(const struct blk_opts *o, int *disk_out);
 void blk_stamp(void *buf, u32 len, u64 seed, u32 disk, u64 lba);
 u64 blk_check(const void *buf, u32 len, u64 seed, u32 disk, u64 lba); /* mismatching bytes */
 u64 ms_to_tsc(u64 ms);
