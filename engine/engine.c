@@ -48,9 +48,17 @@ int engine_init(struct engine *e, const struct engine_params *p)
 	e->ignore_op.handler = op_ignore;
 	atomic_store(&e->awake, 1);
 
+	/* COOP_TASKRUN: completions finished elsewhere (io-wq, poll wake-ups) do not IPI the
+	 * spinning engine; TASKRUN_FLAG tells it, through the SQ ring flags, when to enter the
+	 * kernel to collect them, which the loop folds into its one submit. */
 	memset(&up, 0, sizeof(up));
-	up.flags = IORING_SETUP_SUBMIT_ALL;
+	up.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
 	ret = io_uring_queue_init_params(entries, &e->ring, &up);
+	if (ret == -EINVAL) {
+		memset(&up, 0, sizeof(up));
+		up.flags = IORING_SETUP_SUBMIT_ALL;
+		ret = io_uring_queue_init_params(entries, &e->ring, &up);
+	}
 	if (ret == -EINVAL) { /* older kernel: no SUBMIT_ALL */
 		memset(&up, 0, sizeof(up));
 		ret = io_uring_queue_init_params(entries, &e->ring, &up);
@@ -265,9 +273,12 @@ void engine_run(struct engine *e)
 		run_deferred(e);
 		if (e->stop)
 			break;
-		if (io_uring_sq_ready(&e->ring)) {
-			io_uring_submit(&e->ring); /* the one submit of this iteration */
+		bool taskrun = IO_URING_READ_ONCE(*e->ring.sq.kflags) & IORING_SQ_TASKRUN;
+		if (io_uring_sq_ready(&e->ring) || taskrun) {
+			/* the one kernel entry of this iteration: submit, and collect finished work */
+			io_uring_submit_and_get_events(&e->ring);
 			e->stats.enters++;
+			work += taskrun;
 		}
 		if (work) {
 			last_work = 0; /* refreshed lazily below: avoid a clock read per busy loop */
