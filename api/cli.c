@@ -53,8 +53,9 @@ void cli_usage(FILE *f)
 		"                           by default, queue_size 256\n"
 		"  --serial tty|file=PATH|off|null\n"
 		"                           COM1: the terminal (default; input from stdin), a file, or nowhere\n"
-		"  --engine poll_us=N,vcpu_spin_us=N,fixed_buffers=on|off\n"
+		"  --engine poll_us=N,io_poll_us=N,vcpu_spin_us=N,fixed_buffers=on|off\n"
 		"                           how long an idle engine polls before sleeping (default 200),\n"
+		"                           the same while disk I/O is in the kernel (default 0: its completion wakes it),\n"
 		"                           how long a vCPU spins for a device read's reply (default 100),\n"
 		"                           guest RAM registered (pinned) with the ring for zero-copy I/O (default off)\n"
 		"  --log-level error|warn|info|debug\n"
@@ -197,8 +198,10 @@ static int engine_item(void *ctx, const char *key, const char *value)
 		c->tuning.engine_poll_ns = n * 1000;
 	else if (!strcmp(key, "vcpu_spin_us"))
 		c->tuning.vcpu_spin_ns = n * 1000;
+	else if (!strcmp(key, "io_poll_us"))
+		c->tuning.io_poll_ns = n * 1000;
 	else
-		return bad("--engine", "unknown option '%s' (known: poll_us, vcpu_spin_us, fixed_buffers)", key);
+		return bad("--engine", "unknown option '%s' (known: poll_us, io_poll_us, vcpu_spin_us, fixed_buffers)", key);
 	return 0;
 }
 

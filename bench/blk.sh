@@ -30,10 +30,11 @@ while [ $# -gt 0 ]; do
 	*) bench_die "unknown argument: $1 (try --help)" ;;
 	esac
 done
-TIMEOUT=${TIMEOUT:-$((DUR + 90))}
-for v in ROUNDS DUR MEM SIZE_MIB TIMEOUT; do
-	case ${!v} in ''|*[!0-9]*|0) bench_die "$v must be a positive whole number" ;; esac
+for v in ROUNDS DUR MEM SIZE_MIB; do
+	case ${!v} in ''|*[!0-9]*|0) bench_die "${v/DUR/SECONDS} must be a positive whole number" ;; esac
 done
+TIMEOUT=${TIMEOUT:-$((DUR + 90))}
+case $TIMEOUT in ''|*[!0-9]*|0) bench_die "TIMEOUT must be a positive whole number" ;; esac
 JOBS=$(tr ',' ' ' <<<"$JOBS") BACKINGS=$(tr ',' ' ' <<<"$BACKINGS")
 # job NAME -> RW BS QD (the same words for fio's --rw and the kit's rw=)
 job_params() {
@@ -87,7 +88,7 @@ REF_KHZ=$(host_tsc_khz)
 # run_one BACKING JOB RUNNER ROUND: one run; a passing one appends "k=v ..." to
 # $TMP/BACKING.JOB.RUNNER, a failing one is reported and counted.
 run_one() {
-	local b=$1 job=$2 who=$3 round=$4 f=${FILE[$1]} rw bs qd base line why= fig
+	local b=$1 job=$2 who=$3 round=$4 f=${FILE[$1]} rw bs qd base line why=''
 	read -r rw bs qd <<<"$(job_params "$job")"
 	base=$TMP/$b.$job.$who.$round
 	case $who in
@@ -157,7 +158,6 @@ run_one() {
 		fi
 		;;
 	esac
-	fig="$b $job $who"
 	if [ -n "$why" ]; then
 		FAILED=$((FAILED + 1))
 		echo x >>"$TMP/$b.$job.$who.failed"

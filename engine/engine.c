@@ -43,6 +43,7 @@ int engine_init(struct engine *e, const struct engine_params *p)
 	e->node = p->node;
 	e->cpus = p->cpus;
 	e->poll_ns = p->poll_ns;
+	e->io_poll_ns = p->io_poll_ns;
 	snprintf(e->name, sizeof(e->name), "%s", p->name ? p->name : "rv-engine");
 	e->doorbell_op.handler = op_doorbell;
 	e->ignore_op.handler = op_ignore;
@@ -68,6 +69,8 @@ int engine_init(struct engine *e, const struct engine_params *p)
 		return ret;
 	}
 	e->files_ok = io_uring_register_files_sparse(&e->ring, ENGINE_MAX_FILES) == 0;
+	if (CPU_COUNT(&p->iowq_cpus) > 0 && io_uring_register_iowq_aff(&e->ring, sizeof(p->iowq_cpus), &p->iowq_cpus) < 0)
+		log_warn("engine %s: cannot set its io-wq workers' CPUs; they follow the engine's", e->name);
 	/* Work the kernel cannot do inline runs on io-wq threads; keep their number to the
 	 * node's CPUs so a burst of blocking I/O cannot spawn hundreds of them. */
 	unsigned cpus = CPU_COUNT(&e->cpus) > 0 ? (unsigned)CPU_COUNT(&e->cpus) : 4;
@@ -293,7 +296,7 @@ void engine_run(struct engine *e)
 		uint64_t now = engine_now_ns();
 		if (!last_work)
 			last_work = now;
-		if (now - last_work < e->poll_ns) {
+		if (now - last_work < (e->io_pending ? e->io_poll_ns : e->poll_ns)) {
 			__builtin_ia32_pause();
 			continue;
 		}

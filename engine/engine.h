@@ -31,8 +31,10 @@ struct engine_op {
 struct engine_params {
 	int node;              /* host NUMA node this engine serves (-1: none) */
 	cpu_set_t cpus;        /* where its thread may run; empty set: anywhere */
+	cpu_set_t iowq_cpus;   /* where its io-wq workers may run; empty set: as the thread */
 	unsigned entries;      /* SQ size; 0 picks a default */
 	uint64_t poll_ns;      /* spin this long after the last work before sleeping */
+	uint64_t io_poll_ns;   /* the same while device I/O is in the kernel (see io_pending) */
 	const char *name;      /* thread name, e.g. "rv-engine0" */
 };
 
@@ -69,7 +71,12 @@ struct engine {
 	struct io_uring ring;
 	int node;
 	cpu_set_t cpus;
-	uint64_t poll_ns;
+	uint64_t poll_ns, io_poll_ns;
+	/* Device requests now in the kernel that an io-wq worker must complete (e.g. file
+	 * I/O on tmpfs, which cannot be done inline). While there are some, the engine
+	 * spins only io_poll_ns before sleeping: their completions wake it, and the CPU it
+	 * would spin on is often the one the worker needs. */
+	unsigned io_pending;
 	char name[16];
 	pthread_t thread;
 	bool thread_started;

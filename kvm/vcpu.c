@@ -361,6 +361,8 @@ int vcpus_start(struct vm *vm)
 		char name[16];
 		snprintf(name, sizeof(name), "rv-vcpu%u", i % 1000);
 		pthread_setname_np(v->thread, name);
+		if (CPU_COUNT(&v->cpus) > 0 && pthread_setaffinity_np(v->thread, sizeof(v->cpus), &v->cpus))
+			log_warn("vcpu%u: cannot pin its thread; running unpinned", i);
 		v->started = true;
 	}
 	/* A stop requested while threads were starting must reach them too. */

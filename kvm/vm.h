@@ -9,6 +9,7 @@
 #include "kvm.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -24,6 +25,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	_Atomic int tid;
+	cpu_set_t cpus;          /* where the vCPU thread runs; empty: anywhere */
 	struct exitq *queues;    /* one per engine of the VM, same order as vm->engines */
 	uint64_t exits_io, exits_mmio, exits_unhandled;
 };

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 /* WRITE_ZEROES: ZERO_RANGE where the file system has it, else punch a hole and (unless
@@ -27,6 +29,7 @@ struct blk_req {
 	struct engine_op op;
 	struct blk_queue *q;
 	enum blk_state state;
+	bool in_kernel;            /* counted in the engine's io_pending */
 	uint32_t type;
 	uint64_t offset, len;      /* bytes on the disk */
 	uint8_t *status;
@@ -73,6 +76,10 @@ static void req_finish(struct blk_req *r, uint8_t status)
 	struct blk_queue *q = r->q;
 	struct blk_dev *b = q->blk;
 
+	if (r->in_kernel) {
+		r->in_kernel = false;
+		b->vdev.engine->io_pending--;
+	}
 	b->inflight--;
 	if (b->vdev.resetting || !b->vdev.vqs[q->index].ready) {
 		/* The driver reset the device meanwhile: nothing goes back to it. */
@@ -165,6 +172,10 @@ static void req_submit(struct blk_req *r)
 	int fd = b->fixed >= 0 ? b->fixed : b->fd;
 	int buf;
 
+	if (!r->in_kernel && b->worker_io) {
+		r->in_kernel = true;
+		e->io_pending++;
+	}
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
@@ -411,6 +422,10 @@ static int open_backing(struct blk_dev *b)
 	}
 	if (fstat(b->fd, &st) < 0)
 		return -errno;
+	/* tmpfs cannot read or write without blocking, so io_uring hands every request to
+	 * an io-wq worker: the engine should leave it the CPU rather than spin (engine.h). */
+	struct statfs sfs;
+	b->worker_io = fstatfs(b->fd, &sfs) == 0 && (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC);
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t bytes;
 		if (ioctl(b->fd, BLKGETSIZE64, &bytes) < 0)

@@ -68,6 +68,7 @@ struct blk_dev {
 	char serial[BLK_ID_BYTES + 1];
 	int fd;
 	int fixed;             /* index in the engine's file table, or -1 */
+	bool worker_io;        /* the kernel completes its I/O on io-wq workers (tmpfs) */
 	uint64_t capacity;     /* bytes, a multiple of 512 */
 	unsigned inflight;
 	struct blk_queue queues[VIRTIO_MAX_QUEUES];

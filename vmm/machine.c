@@ -12,6 +12,7 @@
 #include "engine/log.h"
 #include "engine/sigwatch.h"
 #include "engine/stream.h"
+#include "engine/placement.h"
 #include "engine/topology.h"
 #include "kvm/boot.h"
 #include "kvm/cpuid.h"
@@ -45,6 +46,7 @@ struct machine {
 	struct exitq ctl;          /* main thread -> engine */
 	struct sigwatch signals;
 	struct engine_timer flush_timer;
+	struct placement place;
 	struct uart com1;
 	struct i8042 kbd;
 	struct debug_port dbg;
@@ -152,14 +154,18 @@ static int open_serial(struct machine *m, const struct vm_config *c, int *in_fd)
 static int setup_engine(struct machine *m, const struct vm_config *c)
 {
 	struct host_topology topo;
-	struct engine_params p = { .node = 0, .poll_ns = c->tuning.engine_poll_ns, .name = "rv-engine0" };
+	struct engine_params p = { .node = 0, .poll_ns = c->tuning.engine_poll_ns, .io_poll_ns = c->tuning.io_poll_ns,
+				   .name = "rv-engine0" };
 	int ret;
 
 	CPU_ZERO(&p.cpus);
+	CPU_ZERO(&p.iowq_cpus);
 	/* Guest RAM is not bound to a node yet, so one engine serves the VM, on node 0. */
 	if (topology_load(&topo, NULL) == 0 && topo.n_nodes > 0) {
 		p.node = topo.node_id[0];
-		p.cpus = topo.cpus[0];
+		placement_plan(&topo.cpus[0], c->cpus.boot_vcpus, &m->place);
+		p.cpus = m->place.engine;
+		p.iowq_cpus = m->place.iowq;
 	}
 	if ((ret = engine_init(&m->engine, &p)) < 0)
 		return ret;
@@ -259,6 +265,8 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 		return ret;
 	if ((ret = vcpus_create(vm, c->cpus.boot_vcpus)) < 0)
 		return ret;
+	for (unsigned i = 0; m->place.pinned && i < vm->n_vcpus; i++)
+		vm->vcpus[i].cpus = m->place.vcpu[i];
 	if ((ret = mptable_write(&vm->mem, vm->n_vcpus)) < 0) {
 		log_error("cannot write the MP table");
 		return ret;
