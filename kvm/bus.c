@@ -46,9 +46,16 @@ int bus_add(struct bus *b, uint64_t base, uint64_t len, const struct bus_ops *op
 	}
 	for (i = b->n; i > 0 && b->entries[i - 1].base > base; i--)
 		b->entries[i] = b->entries[i - 1];
-	b->entries[i] = (struct bus_entry){ base, len, ops, dev, engine, name };
+	b->entries[i] = (struct bus_entry){ base, len, ops, dev, engine, name, 0 };
 	b->n++;
 	return 0;
+}
+
+void bus_set_flags(struct bus *b, uint64_t base, unsigned flags)
+{
+	for (unsigned i = 0; i < b->n; i++)
+		if (b->entries[i].base == base)
+			b->entries[i].flags |= flags;
 }
 
 const struct bus_entry *bus_find(const struct bus *b, uint64_t addr, unsigned size)

@@ -14,12 +14,17 @@ struct bus_ops {
 	uint64_t (*read)(void *dev, uint64_t addr, unsigned size);
 };
 
+/* The vCPU stamps accesses to this range with the time it saw them (boot timing):
+ * a clock read per exit, so only where asked. */
+#define BUS_F_TIMESTAMP 1u
+
 struct bus_entry {
 	uint64_t base, len;
 	const struct bus_ops *ops;
 	void *dev;
 	struct engine *engine;
 	const char *name;
+	unsigned flags;
 };
 
 struct bus {
@@ -33,6 +38,8 @@ void bus_free(struct bus *b);
 /* Returns 0, or -EEXIST if the range overlaps one already there (logged). */
 int bus_add(struct bus *b, uint64_t base, uint64_t len, const struct bus_ops *ops, void *dev,
 	    struct engine *engine, const char *name);
+/* Set flags (BUS_F_*) on the entry that starts at base. */
+void bus_set_flags(struct bus *b, uint64_t base, unsigned flags);
 /* The entry that holds [addr, addr+size), or NULL. */
 const struct bus_entry *bus_find(const struct bus *b, uint64_t addr, unsigned size);
 

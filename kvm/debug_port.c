@@ -40,5 +40,6 @@ int debug_port_create(struct debug_port *d, struct vm *vm, struct engine *e)
 	d->vm = vm;
 	if ((ret = bus_add(&vm->pio, PORT_DEBUG, 1, &debug_port_ops, d, e, "debug port")) < 0)
 		return ret;
+	bus_set_flags(&vm->pio, PORT_DEBUG, BUS_F_TIMESTAMP);
 	return bus_add(&vm->pio, PORT_DEBUG_EXIT, 4, &debug_port_ops, d, e, "exit port");
 }

@@ -191,7 +191,8 @@ static void forward(struct vcpu *v, const struct bus *bus, uint64_t addr, uint8_
 	}
 	struct exitq_msg m = {
 		.fn = bus_dispatch, .ctx = (void *)be, .addr = addr, .data = data,
-		.len = size, .count = count, .is_write = is_write, .when_ns = log_uptime_ns(),
+		.len = size, .count = count, .is_write = is_write,
+		.when_ns = (be->flags & BUS_F_TIMESTAMP) ? log_uptime_ns() : 0,
 	};
 	if (is_write && count == 1) {
 		memcpy(&m.value, data, size);
