@@ -32,4 +32,22 @@
 /* GDT: 6 fixed descriptors, then a 16-byte TSS descriptor per CPU. */
 #define GDT_SIZE (6 * 8 + MAX_CPUS * 16)
 #define TRAMPOLINE_PA 0x8000
+
+#ifdef __ASSEMBLER__
+/* From 32-bit protected mode into 64-bit code at `target`: PAE, the static page tables,
+ * EFER.LME, paging; shared by the BSP's PVH entry and the APs' trampoline. */
+.macro ENTER_LONG_MODE target
+	movl	$CR4_PAE, %eax
+	movl	%eax, %cr4
+	movl	$pml4, %eax
+	movl	%eax, %cr3
+	movl	$MSR_EFER, %ecx
+	rdmsr
+	orl	$EFER_LME, %eax
+	wrmsr
+	movl	$(CR0_PG | CR0_PE | CR0_WP | CR0_NE | CR0_ET), %eax
+	movl	%eax, %cr0
+	ljmp	$SEL_KCODE, $\target
+.endm
+#endif
 #endif

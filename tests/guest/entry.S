@@ -26,17 +26,7 @@ pvh_entry32:
 	cli
 	movl	%ebx, pvh_info_pa
 	lgdt	gdt_ptr
-	movl	$CR4_PAE, %eax
-	movl	%eax, %cr4
-	movl	$pml4, %eax
-	movl	%eax, %cr3
-	movl	$MSR_EFER, %ecx
-	rdmsr
-	orl	$EFER_LME, %eax
-	wrmsr
-	movl	$(CR0_PG | CR0_PE | CR0_WP | CR0_NE | CR0_ET), %eax
-	movl	%eax, %cr0
-	ljmp	$SEL_KCODE, $entry64
+	ENTER_LONG_MODE entry64
 
 	.code64
 entry64:

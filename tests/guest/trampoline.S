@@ -29,17 +29,7 @@ tramp32:
 	movl	%eax, %ds
 	movl	%eax, %es
 	movl	%eax, %ss
-	movl	$CR4_PAE, %eax
-	movl	%eax, %cr4
-	movl	$pml4, %eax
-	movl	%eax, %cr3
-	movl	$MSR_EFER, %ecx
-	rdmsr
-	orl	$EFER_LME, %eax
-	wrmsr
-	movl	$(CR0_PG | CR0_PE | CR0_WP | CR0_NE | CR0_ET), %eax
-	movl	%eax, %cr0
-	ljmp	$SEL_KCODE, $ap_entry64
+	ENTER_LONG_MODE ap_entry64
 
 	.balign 8
 tramp_gdtr:
