@@ -30,6 +30,10 @@ struct blk_req {
 	struct blk_queue *q;
 	enum blk_state state;
 	bool in_kernel;            /* counted in the engine's io_pending */
+	struct blk_req *merge_next; /* the next request merged into this one's SQE */
+	struct iovec *miov;        /* a merged group's iovecs (the group's first request owns them) */
+	unsigned mniov;
+	uint64_t mlen;
 	uint32_t type;
 	uint64_t offset, len;      /* bytes on the disk */
 	uint8_t *status;
@@ -113,11 +117,39 @@ static void iov_advance(struct blk_req *r, uint64_t n)
 	}
 }
 
+/* A merged SQE completed: give each request its share; resubmit alone what is left. */
+static void group_done(struct blk_req *head, int res)
+{
+	uint64_t done = res > 0 ? (uint64_t)res : 0;
+	for (struct blk_req *m = head, *next; m; m = next) {
+		next = m->merge_next;
+		m->merge_next = NULL;
+		if (res > 0 && done >= m->len) {
+			done -= m->len;
+			req_finish(m, VIRTIO_BLK_S_OK);
+			continue;
+		}
+		/* An error or a short transfer: this request (and the rest) on their own, so an
+		 * error reaches only the requests it belongs to. */
+		if (done) {
+			m->offset += done;
+			m->len -= done;
+			iov_advance(m, done);
+			done = 0;
+		}
+		req_submit(m);
+	}
+}
+
 static void req_done(struct engine *e, struct engine_op *op, int res, uint32_t flags)
 {
 	struct blk_req *r = op->ctx;
 	(void)e, (void)flags;
 
+	if (r->merge_next) {
+		group_done(r, res);
+		return;
+	}
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
@@ -179,6 +211,13 @@ static void req_submit(struct blk_req *r)
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
+		if (r->merge_next) {
+			if (r->type == VIRTIO_BLK_T_IN)
+				io_uring_prep_readv(sqe, fd, r->miov, r->mniov, r->offset);
+			else
+				io_uring_prep_writev(sqe, fd, r->miov, r->mniov, r->offset);
+			break;
+		}
 		/* One buffer inside registered guest RAM: the pinned, zero-copy path. */
 		if (r->niov == 1 && (buf = engine_fixed_buffer(e, r->iov[0].iov_base, r->iov[0].iov_len)) >= 0) {
 			if (r->type == VIRTIO_BLK_T_IN)
@@ -254,7 +293,7 @@ static int req_parse(struct blk_dev *b, struct blk_req *r, const char **why)
 		r->len = c->in_len - 1;
 		if (--last->iov_len == 0)
 			r->niov--;
-		if ((r->len & 511) || !in_disk(b, h.sector, r->len, &r->offset))
+		if ((r->len & 511) || r->len > BLK_MAX_REQUEST || !in_disk(b, h.sector, r->len, &r->offset))
 			return VIRTIO_BLK_S_IOERR;
 		r->used_len = (uint32_t)(r->len + 1);
 		r->q->stats.reads++;
@@ -273,7 +312,7 @@ static int req_parse(struct blk_dev *b, struct blk_req *r, const char **why)
 		iov_advance(r, sizeof(h));
 		if (b->opt.readonly)
 			return VIRTIO_BLK_S_IOERR;
-		if ((r->len & 511) || !in_disk(b, h.sector, r->len, &r->offset))
+		if ((r->len & 511) || r->len > BLK_MAX_REQUEST || !in_disk(b, h.sector, r->len, &r->offset))
 			return VIRTIO_BLK_S_IOERR;
 		r->q->stats.writes++;
 		r->q->stats.write_bytes += r->len;
@@ -318,7 +357,66 @@ static int req_parse(struct blk_dev *b, struct blk_req *r, const char **why)
 	}
 }
 
+#define MERGE_MAX_IOV 64
+#define MERGE_MAX_BYTES (1u << 20)
+
+static void group_flush(struct blk_queue *q)
+{
+	struct blk_req *head = q->group_head;
+	if (!head)
+		return;
+	q->group_head = q->group_tail = NULL;
+	if (!head->merge_next) {
+		req_submit(head);
+		return;
+	}
+	head->mniov = 0;
+	head->mlen = 0;
+	for (struct blk_req *m = head; m; m = m->merge_next) {
+		memcpy(head->miov + head->mniov, m->iov, m->niov * sizeof(struct iovec));
+		head->mniov += m->niov;
+		head->mlen += m->len;
+		if (m != head)
+			q->merged++;
+	}
+	req_submit(head);
+}
+
+/* Queue r for submission, merged with the previous request when it continues it. */
+static void group_add(struct blk_queue *q, struct blk_req *r)
+{
+	struct blk_req *t = q->group_tail;
+	bool io = r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT;
+
+	r->merge_next = NULL;
+	if (t && io && r->miov && t->type == r->type && t->offset + t->len == r->offset &&
+	    q->group_niov + r->niov <= MERGE_MAX_IOV && q->group_len + r->len <= MERGE_MAX_BYTES) {
+		t->merge_next = r;
+		q->group_tail = r;
+		q->group_niov += r->niov;
+		q->group_len += r->len;
+		return;
+	}
+	group_flush(q);
+	if (!io || !r->miov) {
+		req_submit(r);
+		return;
+	}
+	q->group_head = q->group_tail = r;
+	q->group_niov = r->niov;
+	q->group_len = r->len;
+}
+
+static void pop_requests(struct virtio_dev *d, unsigned qi);
+
 static void queue_work(struct virtio_dev *d, unsigned qi)
+{
+	struct blk_dev *b = d->priv;
+	pop_requests(d, qi);
+	group_flush(&b->queues[qi]);
+}
+
+static void pop_requests(struct virtio_dev *d, unsigned qi)
 {
 	struct blk_dev *b = d->priv;
 	struct blk_queue *q = &b->queues[qi];
@@ -351,7 +449,7 @@ static void queue_work(struct virtio_dev *d, unsigned qi)
 				q->stats.errors++;
 			req_finish(r, (uint8_t)st);
 		} else {
-			req_submit(r);
+			group_add(q, r);
 		}
 	}
 }
@@ -489,6 +587,7 @@ int blk_create(struct blk_dev *b, const struct blk_options *o, struct engine *e,
 			q->reqs[k].q = q;
 			q->reqs[k].op.handler = req_done;
 			q->reqs[k].op.ctx = &q->reqs[k];
+			q->reqs[k].miov = calloc(MERGE_MAX_IOV, sizeof(struct iovec)); /* NULL: never merges */
 			q->free[q->n_free++] = &q->reqs[k];
 		}
 	}
@@ -498,6 +597,8 @@ int blk_create(struct blk_dev *b, const struct blk_options *o, struct engine *e,
 void blk_destroy(struct blk_dev *b)
 {
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		for (unsigned k = 0; b->queues[i].reqs && k < b->opt.queue_size; k++)
+			free(b->queues[i].reqs[k].miov);
 		free(b->queues[i].reqs);
 		free(b->queues[i].free);
 	}

@@ -33,6 +33,7 @@
 
 #define BLK_SEG_MAX 126
 #define BLK_ID_BYTES 20
+#define BLK_MAX_REQUEST ((uint64_t)BLK_SEG_MAX << 20) /* seg_max segments of size_max */
 
 struct blk_options {
 	const char *path;
@@ -58,6 +59,11 @@ struct blk_queue {
 	struct blk_req **free;
 	unsigned n_free;
 	bool starved;          /* stopped popping: all request slots in use */
+	/* Adjacent reads (or writes) popped together go to the kernel as one SQE. */
+	struct blk_req *group_head, *group_tail;
+	unsigned group_niov;
+	uint64_t group_len;
+	uint64_t merged;       /* requests that rode in another's SQE */
 	struct blk_queue_stats stats;
 };
 

@@ -160,3 +160,13 @@ for ei in 1 0; do
 		fail blk_msix_interrupts_event_idx_$ei "$(why "$p") $(grep -E '^irq' "$p.out")"
 	fi
 done
+
+# --- adjacent requests merged into one SQE still land exactly where they belong ---
+truncate -s 64M "$D/m.img"
+p=$TMP/merge
+rv_blk "$p" 60 "job=blk-verify mib=32 qd=16 queues=1" --disk path="$D/m.img",num_queues=1
+if ok_run "$p" && grep -q '^verify .*mismatches=0 status_errors=0' "$p.out" && grep -qE 'disk0: .* merged=[1-9]' "$p.err"; then
+	pass blk_merged_requests_verify
+else
+	fail blk_merged_requests_verify "$(why "$p") $(grep -oE 'merged=[0-9]+' "$p.err")"
+fi
