@@ -117,3 +117,32 @@ if [ -x "$ASAN_RV" ]; then
 else
 	fail asan_ringvisor_smp "build/asan/ringvisor was not built (make asan)"
 fi
+
+# Placement: with a CPU to spare, the engine and the vCPU run on CPUs of their own
+# node 0's CPUs, expanded ("0-3,8" -> 0 1 2 3 8)
+node_cpus=$(tr ',' '\n' </sys/devices/system/node/node0/cpulist 2>/dev/null |
+	awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }')
+[ -n "$node_cpus" ] || node_cpus=$(seq 0 $(($(nproc) - 1)))
+ncpu=$(wc -w <<<"$node_cpus")
+first=$(head -n1 <<<"$node_cpus") last=$(tail -n1 <<<"$node_cpus")
+if [ "$ncpu" -ge 2 ]; then
+	"$RINGVISOR" --kernel "$GUEST_ELF" --cpus boot=$((ncpu - 1)) --memory size=128M --cmdline "job=spin ms=20 ticks=20" \
+		</dev/null >"$TMP/place.out" 2>"$TMP/place.err" &
+	pid=$!
+	sleep 0.3
+	eng="" vc=""
+	for t in /proc/$pid/task/*; do
+		case "$(cat "$t/comm" 2>/dev/null)" in
+		rv-engine0) eng=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
+		rv-vcpu0) vc=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
+		esac
+	done
+	wait $pid
+	if [ "$eng" = "$first" ] && [ "$vc" = "$last" ]; then
+		pass placement_engine_and_vcpu_apart
+	else
+		fail placement_engine_and_vcpu_apart "engine CPUs '$eng', vcpu0 CPUs '$vc' (want $first and $last)"
+	fi
+else
+	skip placement_engine_and_vcpu_apart "one CPU: nothing to place apart"
+fi
