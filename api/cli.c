@@ -55,7 +55,7 @@ void cli_usage(FILE *f)
 		"                           COM1: the terminal (default; input from stdin), a file, or nowhere\n"
 		"  --engine poll_us=N,io_poll_us=N,vcpu_spin_us=N,fixed_buffers=on|off\n"
 		"                           how long an idle engine polls before sleeping (default 200),\n"
-		"                           the same while disk I/O is in the kernel (default 0: its completion wakes it),\n"
+		"                           the same while io-wq workers finish disk I/O, e.g. on tmpfs (default 0),\n"
 		"                           how long a vCPU spins for a device read's reply (default 100),\n"
 		"                           guest RAM registered (pinned) with the ring for zero-copy I/O (default off)\n"
 		"  --log-level error|warn|info|debug\n"
