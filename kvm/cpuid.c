@@ -81,6 +81,22 @@ static void set_topology_leaf(struct kvm_cpuid2 *c, unsigned leaf, unsigned inde
 	(void)written;
 }
 
+void cpuid_set_tsc_khz(struct kvm_cpuid2 *c, unsigned tsc_khz)
+{
+	struct kvm_cpuid_entry2 *base = cpuid_find(c, 0x40000000, 0), *e = cpuid_find(c, 0x40000010, 0);
+	if (!base || !tsc_khz)
+		return; /* no hypervisor leaves to extend */
+	if (!e) {
+		e = &c->entries[c->nent++];
+		memset(e, 0, sizeof(*e));
+		e->function = 0x40000010;
+	}
+	e->eax = tsc_khz;
+	e->ebx = 1000000; /* KVM's LAPIC timer runs at 1 GHz */
+	if (base->eax < 0x40000010)
+		base->eax = 0x40000010;
+}
+
 struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned index, unsigned count)
 {
 	unsigned cap = supported->nent + 8;

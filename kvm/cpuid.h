@@ -8,6 +8,10 @@
 
 /* A new table for vCPU `index` of `count`; caller frees. NULL on allocation failure. */
 struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *supported, unsigned index, unsigned count);
+/* Add the hypervisor timing leaf 0x40000010 (EAX: TSC kHz, EBX: APIC timer kHz), which
+ * guests read instead of calibrating against the PIT (slow and unreliable when CPL0 code
+ * is emulated). The table needs room for one more entry. */
+void cpuid_set_tsc_khz(struct kvm_cpuid2 *c, unsigned tsc_khz);
 /* Find leaf/subleaf in a table (NULL if absent). */
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, unsigned function, unsigned index);
 

@@ -124,6 +124,9 @@ static int vcpu_setup(struct vm *vm, struct vcpu *v, unsigned index)
 	cpuid = cpuid_for_vcpu(vm->kvm.supported_cpuid, index, vm->n_vcpus);
 	if (!cpuid)
 		return -ENOMEM;
+	int tsc_khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+	if (tsc_khz > 0)
+		cpuid_set_tsc_khz(cpuid, (unsigned)tsc_khz);
 	ret = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
 	if (ret) {
 		free(cpuid);

@@ -28,6 +28,16 @@ if expect_pass kit_boot_1vcpu "$p"; then
 	fi
 fi
 
+# The guest reads the TSC rate from CPUID 0x40000010 (no PIT calibration), equal to the host's
+host_khz=$(awk -F': ' '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
+khz=$(kv "$p.out" tsc_khz)
+if [ "$(kv "$p.out" tsc_source)" = cpuid_40000010 ] && [ -n "$khz" ] && [ -n "$host_khz" ] &&
+   [ $(( (khz > host_khz ? khz - host_khz : host_khz - khz) * 1000 / host_khz )) -le 10 ]; then
+	pass kit_tsc_rate_from_cpuid
+else
+	fail kit_tsc_rate_from_cpuid "tsc_source=$(kv "$p.out" tsc_source) tsc_khz=$khz host=$host_khz"
+fi
+
 # 2 vCPUs: both in the MP table and CPUID, both run a CPL3 loop and check in
 p=$TMP/b2
 rv_run "$p" 60 --kernel "$GUEST_ELF" --cpus boot=2 --memory size=256M --cmdline "job=smp"

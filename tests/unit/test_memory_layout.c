@@ -208,6 +208,26 @@ static void test_cpuid_topology(void)
 	free(sup);
 }
 
+static void test_cpuid_tsc_leaf(void)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 4 * sizeof(struct kvm_cpuid_entry2));
+	c->nent = 1;
+	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 0x40000000, .eax = 0x40000001 };
+	cpuid_set_tsc_khz(c, 2596122);
+	CHECK_EQ(c->nent, 2);
+	CHECK_EQ(cpuid_find(c, 0x40000000, 0)->eax, 0x40000010);
+	CHECK_EQ(cpuid_find(c, 0x40000010, 0)->eax, 2596122);
+	cpuid_set_tsc_khz(c, 1000000); /* updated in place, not added twice */
+	CHECK_EQ(c->nent, 2);
+	CHECK_EQ(cpuid_find(c, 0x40000010, 0)->eax, 1000000);
+	free(c);
+	struct kvm_cpuid2 *none = fake_supported(); /* no hypervisor leaves: left alone */
+	unsigned n = none->nent;
+	cpuid_set_tsc_khz(none, 2596122);
+	CHECK_EQ(none->nent, n);
+	free(none);
+}
+
 static int caps_all(void *ctx, int cap) { (void)ctx, (void)cap; return 1; }
 static int caps_no_irqfd(void *ctx, int cap) { (void)ctx; return cap == KVM_CAP_IRQFD ? 0 : 1; }
 
@@ -230,6 +250,7 @@ int main(void)
 	RUN(test_mptable);
 	RUN(test_bus);
 	RUN(test_cpuid_topology);
+	RUN(test_cpuid_tsc_leaf);
 	RUN(test_kvm_required_caps);
 	CHECK_EXIT();
 }
