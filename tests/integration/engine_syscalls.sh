@@ -34,10 +34,14 @@ check_run() { # name cmdline cpus
 		return
 	fi
 	# The engine's syscalls from its first io_uring_enter to the stop, where pthread_kill
-	# (rt_sigprocmask, getpid, tgkill) kicks the first vCPU.
+	# kicks the first vCPU: tgkill, after glibc's prelude (rt_sigprocmask, getpid, and a futex
+	# when the target thread's lock is busy). A trailing run of those belongs to the stop;
+	# any syscall while the guest runs is followed by more io_uring_enter calls and stays.
 	local calls
 	calls=$(awk -v t="$etid" '$1 == t && $2 !~ /^<\.\.\./ { sub(/\(.*/, "", $2); print $2 }' "$log" |
-		awk '/^io_uring_enter$/ { on = 1 } /^tgkill$/ { exit } on' | head -n -2)
+		awk '/^io_uring_enter$/ { on = 1 } /^tgkill$/ { exit } on' |
+		awk '{ l[NR] = $0 } END { n = NR; while (n > 0 && l[n] ~ /^(rt_sigprocmask|getpid|futex)$/) n--;
+		       for (i = 1; i <= n; i++) print l[i] }')
 	local n_enter others
 	n_enter=$(grep -c '^io_uring_enter$' <<<"$calls")
 	others=$(grep -v '^io_uring_enter$' <<<"$calls" | sort | uniq -c | tr '\n' ' ')
