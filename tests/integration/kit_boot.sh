@@ -139,13 +139,16 @@ if [ "$ncpu" -ge 2 ]; then
 	"$RINGVISOR" --kernel "$GUEST_ELF" --cpus boot=$((ncpu - 1)) --memory size=128M --cmdline "job=spin ms=20 ticks=20" \
 		</dev/null >"$TMP/place.out" 2>"$TMP/place.err" &
 	pid=$!
-	sleep 0.3
 	eng="" vc=""
-	for t in /proc/$pid/task/*; do
-		case "$(cat "$t/comm" 2>/dev/null)" in
-		rv-engine0) eng=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
-		rv-vcpu0) vc=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
-		esac
+	for _ in $(seq 1 100); do # until both threads exist (a loaded machine starts slowly)
+		for t in /proc/$pid/task/*; do
+			case "$(cat "$t/comm" 2>/dev/null)" in
+			rv-engine0) eng=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
+			rv-vcpu0) vc=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
+			esac
+		done
+		[ -n "$eng" ] && [ -n "$vc" ] && grep -q '^spinning=1' "$TMP/place.out" && break
+		sleep 0.05
 	done
 	wait $pid
 	if [ "$eng" = "$first" ] && [ "$vc" = "$last" ]; then
