@@ -115,6 +115,13 @@ static uint64_t common_read(struct virtio_pci *vp, unsigned off, unsigned size)
 	return size == 8 ? v : (uint32_t)v;
 }
 
+/* A vector the table does not have reads back as NO_VECTOR, which is how the spec lets a
+ * driver see that its choice was refused. */
+static uint16_t vector_or_none(const struct virtio_pci *vp, uint64_t value)
+{
+	return value < vp->n_vectors ? (uint16_t)value : VPCI_NO_VECTOR;
+}
+
 static void set_addr(uint64_t *field, unsigned off, uint64_t value, unsigned size)
 {
 	if (size == 8)
@@ -140,7 +147,7 @@ static void common_write(struct virtio_pci *vp, unsigned off, uint64_t value, un
 			d->guest_features = (d->guest_features & ~(0xffffffffull << sh)) | ((uint64_t)(uint32_t)value << sh);
 		}
 		break;
-	case 0x10: vp->msix_config = (uint16_t)value; break;
+	case 0x10: vp->msix_config = vector_or_none(vp, value); break;
 	case 0x14: virtio_dev_set_status(d, (uint8_t)value); break;
 	case 0x16: vp->queue_sel = (uint16_t)value; break;
 	case 0x18:
@@ -154,7 +161,7 @@ static void common_write(struct virtio_pci *vp, unsigned off, uint64_t value, un
 		break;
 	case 0x1a:
 		if (q)
-			vp->msix_queue[vp->queue_sel] = (uint16_t)value;
+			vp->msix_queue[vp->queue_sel] = vector_or_none(vp, value);
 		break;
 	case 0x1c:
 		if (configurable && value == 1)

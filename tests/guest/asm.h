@@ -49,5 +49,16 @@
 	movl	%eax, %cr0
 	ljmp	$SEL_KCODE, $\target
 .endm
+
+/* First thing in 64-bit code: flat kernel data segments, null FS/GS. */
+.macro LOAD_KERNEL_SEGMENTS
+	movl	$SEL_KDATA, %eax
+	movl	%eax, %ds
+	movl	%eax, %es
+	movl	%eax, %ss
+	xorl	%eax, %eax
+	movl	%eax, %fs
+	movl	%eax, %gs
+.endm
 #endif
 #endif

@@ -30,13 +30,7 @@ pvh_entry32:
 
 	.code64
 entry64:
-	movl	$SEL_KDATA, %eax
-	movl	%eax, %ds
-	movl	%eax, %es
-	movl	%eax, %ss
-	xorl	%eax, %eax
-	movl	%eax, %fs
-	movl	%eax, %gs
+	LOAD_KERNEL_SEGMENTS
 	movq	$(kstacks + KSTACK_SIZE), %rsp	/* CPU 0's CPL0 stack */
 	xorl	%edi, %edi
 	call	cpu_init_cpl0

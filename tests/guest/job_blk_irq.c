@@ -12,6 +12,12 @@ int job_blk_irq(void)
     o.queues = 1;
     int disk;
     struct blk_dev *b = blk_open_arg_disk(&o, &disk);
+    /* A vector past the MSI-X table must read back as NO_VECTOR. */
+    b->v.common->queue_select = 0;
+    b->v.common->queue_msix_vector = 0x7ff0;
+    if (b->v.common->queue_msix_vector != 0xffff)
+        fail("bad_vector_accepted");
+    gprintf("bad_vector_refused=1\n");
     u32 r4[4];
     vcpuid(1, 0, r4);
     if (vpci_msix_route(&b->v, 0, 1, r4[1] >> 24, IRQ_VECTOR) < 0)

@@ -40,13 +40,7 @@ tramp_end:
 	.text
 	.code64
 ap_entry64:
-	movl	$SEL_KDATA, %eax
-	movl	%eax, %ds
-	movl	%eax, %es
-	movl	%eax, %ss
-	xorl	%eax, %eax
-	movl	%eax, %fs
-	movl	%eax, %gs
+	LOAD_KERNEL_SEGMENTS
 	movq	ap_boot_kstack(%rip), %rsp
 	movq	ap_boot_cpu(%rip), %rdi
 	call	cpu_init_cpl0

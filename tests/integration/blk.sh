@@ -154,7 +154,8 @@ fi
 for ei in 1 0; do
 	p=$TMP/irq$ei
 	rv_blk "$p" 60 "job=blk-irq n=200 event_idx=$ei" --disk path="$D/h0.img"
-	if ok_run "$p" && grep -q '^irq requests=200 interrupts=200 .*used_before_irq_violations=0' "$p.out"; then
+	if ok_run "$p" && grep -q '^irq requests=200 interrupts=200 .*used_before_irq_violations=0' "$p.out" &&
+	   grep -q '^bad_vector_refused=1' "$p.out"; then
 		pass blk_msix_interrupts_event_idx_$ei
 	else
 		fail blk_msix_interrupts_event_idx_$ei "$(why "$p") $(grep -E '^irq' "$p.out")"
