@@ -11,7 +11,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LIB_DIRS = engine kvm virtio vfio acpi api
 LIB_SRC  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
-MAIN_OBJ = $(BUILD)/vmm/main.o $(BUILD)/vmm/machine.o
+MAIN_OBJ = $(BUILD)/vmm/main.o $(BUILD)/vmm/machine.o $(BUILD)/vmm/vmm.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
