@@ -16,7 +16,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all asan deps test unit demo bench clean linux-image
-all: $(BUILD)/ringvisor $(BUILD)/guest/guest.elf $(UNIT_BIN) $(BUILD)/tests/deny_io_uring
+all: $(BUILD)/ringvisor $(BUILD)/ringvisor-remote $(BUILD)/guest/guest.elf $(UNIT_BIN) $(BUILD)/tests/deny_io_uring $(BUILD)/tests/api_load
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -28,6 +28,13 @@ $(BUILD)/libringvisor.a: $(LIB_OBJ)
 
 $(BUILD)/ringvisor: $(MAIN_OBJ) $(BUILD)/libringvisor.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/ringvisor-remote: $(BUILD)/vmm/remote.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^
+
+$(BUILD)/tests/api_load: tests/tools/api_load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libringvisor.a
 	@mkdir -p $(dir $@)

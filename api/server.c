@@ -259,8 +259,10 @@ static void conn_process(struct api_conn *c)
 	const char *why;
 	int r = http_parse(c->in, c->in_len, &c->s->o.limits, &req, &why);
 
-	if (r < 0) {
-		send_error(c, -r, why);
+	if (r < 0 || (c->refused && r == HTTP_COMPLETE)) {
+		/* Over the connection limit: the request is read first, so the client sees the
+		 * answer rather than a reset. */
+		send_error(c, r < 0 ? -r : 503, r < 0 ? why : "too many open API connections; try again later");
 		return;
 	}
 	if (r == HTTP_INCOMPLETE) {
@@ -324,7 +326,7 @@ static void on_accept(struct engine *e, struct engine_op *op, int res, uint32_t 
 	if (s->n_conns > s->o.max_connections) {
 		s->stats.refused++;
 		c->refused = true;
-		send_error(c, 503, "too many open API connections; try again later");
+		arm_recv(c);
 		return;
 	}
 	s->stats.accepted++;
