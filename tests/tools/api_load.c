@@ -5,6 +5,8 @@
  *   api_load SOCKET [-p PATH] [-c CONNS] [-s SECONDS]   closed loop for SECONDS
  *   api_load SOCKET [-p PATH] -c CONNS -o               CONNS connections open at once, one
  *                                                        request each, all answered?
+ *   -r RATE: open loop instead, RATE requests/s in total spread over the connections
+ *   (request i is due at i/RATE s; a late request's latency counts from when it was due).
  * Prints one line: requests=N seconds=S rps=R p50_us=A p99_us=B ok=N errors=N. */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,7 +81,7 @@ int main(int argc, char **argv)
 {
 	const char *sock = NULL, *path = "/api/v1/vmm.ping";
 	int conns = 1, once = 0;
-	double seconds = 5;
+	double seconds = 5, rate = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-p") && i + 1 < argc)
@@ -88,6 +90,8 @@ int main(int argc, char **argv)
 			conns = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "-s") && i + 1 < argc)
 			seconds = atof(argv[++i]);
+		else if (!strcmp(argv[i], "-r") && i + 1 < argc)
+			rate = atof(argv[++i]);
 		else if (!strcmp(argv[i], "-o"))
 			once = 1;
 		else if (!sock)
@@ -114,6 +118,8 @@ int main(int argc, char **argv)
 	size_t lat_cap = 1 << 16, n_lat = 0;
 	double *lat = malloc(lat_cap * sizeof(double));
 	long ok = 0, errors = 0;
+	struct conn **idle = calloc((size_t)conns, sizeof(*idle));
+	int n_idle = 0;
 
 	for (int i = 0; i < conns; i++) {
 		cs[i].fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -129,6 +135,10 @@ int main(int argc, char **argv)
 			return 1;
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &cs[i] };
 		epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
+		if (rate > 0) {
+			idle[n_idle++] = &cs[i];
+			continue;
+		}
 		cs[i].t0 = now();
 		if (send_req(&cs[i]) < 0) {
 			fprintf(stderr, "api_load: send: %s\n", strerror(errno));
@@ -137,8 +147,30 @@ int main(int argc, char **argv)
 	}
 	int open = conns;
 	struct epoll_event evs[256];
+	long next_i = 0; /* open loop: the next request slot */
 	while (open > 0) {
-		int n = epoll_wait(ep, evs, 256, 1000);
+		int wait_ms = 1000;
+		if (rate > 0) {
+			double t = now();
+			while (n_idle && start + (double)next_i / rate <= t && t < stop) {
+				struct conn *c = idle[--n_idle];
+				c->t0 = start + (double)next_i++ / rate;
+				c->sent = 0;
+				send_req(c);
+			}
+			if (t >= stop) {
+				while (n_idle) { /* finished: close the idle ones */
+					close(idle[--n_idle]->fd);
+					open--;
+				}
+				if (!open)
+					break;
+			} else if (n_idle) {
+				double d = start + (double)next_i / rate - t;
+				wait_ms = d > 0 ? (int)(d * 1000) : 0;
+			}
+		}
+		int n = epoll_wait(ep, evs, 256, wait_ms);
 		double t = now();
 		if (n < 0 && errno != EINTR)
 			break;
@@ -180,6 +212,10 @@ int main(int argc, char **argv)
 					c->done = 1;
 					open--;
 					break;
+				}
+				if (rate > 0) {
+					idle[n_idle++] = c;
+					continue;
 				}
 				c->t0 = t;
 				c->sent = 0;
