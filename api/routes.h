@@ -18,6 +18,8 @@ struct api_backend {
 	void *ctx;
 	enum api_vm_state (*state)(void *ctx);
 	const struct vm_config *(*config)(void *ctx);
+	/* Optional: config_to_json(config()) already printed (it only changes at vm.create). */
+	const char *(*config_json)(void *ctx);
 	int (*create)(void *ctx, struct vm_config *c, char *msg, size_t n); /* takes c's contents on success */
 	int (*boot)(void *ctx, char *msg, size_t n);
 	int (*shutdown)(void *ctx, char *msg, size_t n);

@@ -1,7 +1,7 @@
 /* server: the HTTP API on a Unix socket, served as ops on an engine's ring: one
- * multishot accept, then per connection a recv or a send at a time, each linked to a
- * ring timeout, so a client that stalls is closed when its time is up and costs the
- * engine nothing meanwhile. Requests go to routes.c; limits are answered 413/414/431
+ * multishot accept, then per connection a recv or a send at a time. Each connection has
+ * a deadline; one ring timeout sweeps them and cancels the recv or send of a client that
+ * stalled, so it is closed when its time is up and costs the engine nothing meanwhile. Requests go to routes.c; limits are answered 413/414/431
  * (request too large) and 503 (too many connections). Engine thread only. */
 #ifndef RV_SERVER_H
 #define RV_SERVER_H

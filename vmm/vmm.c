@@ -13,6 +13,7 @@
  * vm.shutdown and vm.delete end the VM but keep the VMM; vmm.shutdown ends both. */
 #include "vmm.h"
 
+#include "api/config_json.h"
 #include "api/routes.h"
 #include "api/server.h"
 #include "engine/engine.h"
@@ -41,6 +42,7 @@ struct vmm {
 	struct api_server *api;
 	struct api_backend backend;
 	struct vm_config cfg;      /* valid unless state == API_VM_NONE */
+	char *cfg_json;            /* cfg printed for vm.info */
 	struct vm_config tuning;   /* the command line's engine tuning and log level, for API VMs */
 	enum api_vm_state state;
 	struct machine *m;
@@ -135,6 +137,7 @@ static void on_signal(struct sigwatch *s, int signo)
 
 static enum api_vm_state b_state(void *ctx) { return ((struct vmm *)ctx)->state; }
 static const struct vm_config *b_config(void *ctx) { return &((struct vmm *)ctx)->cfg; }
+static const char *b_config_json(void *ctx) { return ((struct vmm *)ctx)->cfg_json; }
 
 static int b_create(void *ctx, struct vm_config *c, char *msg, size_t n)
 {
@@ -144,6 +147,10 @@ static int b_create(void *ctx, struct vm_config *c, char *msg, size_t n)
 	c->log_level = v->tuning.log_level;
 	v->cfg = *c; /* takes the strings */
 	memset(c, 0, sizeof(*c));
+	cJSON *j = config_to_json(&v->cfg);
+	free(v->cfg_json);
+	v->cfg_json = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
 	v->state = API_VM_CREATED;
 	return 0;
 }
@@ -199,6 +206,8 @@ static int b_delete(void *ctx, char *msg, size_t n)
 	(void)msg, (void)n;
 	vmm_stop_machine(v);
 	config_free(&v->cfg);
+	free(v->cfg_json);
+	v->cfg_json = NULL;
 	v->state = API_VM_NONE;
 	return 0;
 }
@@ -296,7 +305,7 @@ int vmm_main(struct vm_config *c)
 		struct api_server_options o = { .path = c->api.socket, .timeout_ms = c->api.timeout_ms,
 						.max_connections = c->api.max_connections };
 		v->backend = (struct api_backend){
-			.ctx = v, .state = b_state, .config = b_config, .create = b_create, .boot = b_boot,
+			.ctx = v, .state = b_state, .config = b_config, .config_json = b_config_json, .create = b_create, .boot = b_boot,
 			.shutdown = b_shutdown, .reboot = b_reboot, .pause = b_pause, .resume = b_resume,
 			.power_button = b_power_button, .delete_vm = b_delete, .counters = b_counters,
 			.shutdown_vmm = b_shutdown_vmm,
@@ -328,6 +337,7 @@ out:
 	if (v->stop_fd >= 0)
 		close(v->stop_fd);
 	config_free(&v->cfg);
+	free(v->cfg_json);
 	free(v);
 	return code;
 }
