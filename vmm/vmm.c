@@ -60,15 +60,42 @@ static void on_machine_stop(void *ctx)
 	(void)r;
 }
 
+/* While a machine is built, the control thread's log lines still go to stderr, and the
+ * last error is kept for the API's answer (it says what was wrong, e.g. a disk that
+ * refuses O_DIRECT). */
+struct log_capture {
+	char last_error[256];
+};
+
+static void capture_sink(void *ctx, const char *line, size_t len)
+{
+	struct log_capture *cap = ctx;
+	ssize_t w = write(STDERR_FILENO, line, len);
+	(void)w;
+	const char *e = memmem(line, len, "] error: ", 9);
+	if (e) {
+		size_t off = (size_t)(e + 9 - line), n = len - off;
+		if (n && line[len - 1] == '\n')
+			n--;
+		if (n >= sizeof(cap->last_error))
+			n = sizeof(cap->last_error) - 1;
+		memcpy(cap->last_error, line + off, n);
+		cap->last_error[n] = 0;
+	}
+}
+
 static int vmm_boot(struct vmm *v, char *msg, size_t n)
 {
+	struct log_capture cap = { "" };
+	log_set_thread_sink(capture_sink, &cap);
 	int ret = machine_create(&v->cfg, on_machine_stop, v, &v->m);
 	if (ret == 0 && (ret = machine_boot(v->m)) < 0) {
 		machine_destroy(v->m);
 		v->m = NULL;
 	}
+	log_set_thread_sink(NULL, NULL);
 	if (ret < 0) {
-		snprintf(msg, n, "the VM could not be built or started: %s (details in the VMM's log)", strerror(-ret));
+		snprintf(msg, n, "the VM could not be built or started: %s", cap.last_error[0] ? cap.last_error : strerror(-ret));
 		return ret == -ENOMEM ? 500 : 400;
 	}
 	v->state = API_VM_RUNNING;

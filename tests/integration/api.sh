@@ -206,6 +206,18 @@ else
 fi
 if kill -0 $VMM 2>/dev/null; then pass api_vmm_survives; else fail api_vmm_survives "the VMM died: $(tail -n5 "$TMP/vmm.err")"; fi
 
+# ---- a VM that cannot be built: 400 saying why; the VMM stays ----
+printf '%s' "{\"memory\":{\"size\":67108864},\"payload\":{\"kernel\":\"$DISK\"}}" >"$TMP/notkernel.json"
+got=$(status PUT vm.create -d @"$TMP/notkernel.json")
+got2=$(status PUT vm.boot)
+if [ "$got" = 204 ] && [ "$got2" = 400 ] && grep -q '"error":"the VM could not be built or started: ' "$TMP/body" &&
+	expect api_boot_failed_state 200 GET vm.info && grep -q '"state":"Created"' "$TMP/body" &&
+	expect api_boot_failed_delete 204 PUT vm.delete; then
+	pass api_boot_failure_reported
+else
+	fail api_boot_failure_reported "create $got, boot $got2: $(cat "$TMP/body")"
+fi
+
 # ---- ringvisor-remote ----
 ok=1
 r() { "$REMOTE" --api-socket "$S" "$@" >"$TMP/r.out" 2>"$TMP/r.err"; }
@@ -215,7 +227,7 @@ r create "$TMP/vm.json" || { ok=0; echo "# remote create: $(cat "$TMP/r.err")"; 
 r boot && r info && grep -q '"state":"Running"' "$TMP/r.out" || { ok=0; echo "# remote boot/info: $(cat "$TMP/r.out" "$TMP/r.err")"; }
 r pause && r resume && r counters || { ok=0; echo "# remote pause/resume/counters: $(cat "$TMP/r.err")"; }
 r resume; [ $? = 1 ] && grep -q '"error"' "$TMP/r.err" || { ok=0; echo "# remote resume twice: $(cat "$TMP/r.err")"; }
-r shutdown && r delete || { ok=0; echo "# remote shutdown/delete: $(cat "$TMP/r.err")"; }
+r pause && r shutdown && r delete || { ok=0; echo "# remote pause/shutdown/delete: $(cat "$TMP/r.err")"; }
 [ $ok = 1 ] && pass api_remote || fail api_remote "see the lines above"
 
 # ---- a live socket is refused; vmm.shutdown leaves nothing behind ----
