@@ -167,7 +167,9 @@ else
 
 	# pause: the guest's counter stops; resume: it goes on
 	expect api_pause 204 PUT vm.pause
-	sleep 0.3
+	# Lines printed just before the pause may reach the file a little later: wait until the
+	# count holds still (a running guest ticks every 50 ms), then watch it for a second.
+	for _ in $(seq 1 10); do a=$(ticks); sleep 0.3; [ "$(ticks)" = "$a" ] && break; done
 	a=$(ticks); sleep 1; b=$(ticks)
 	status GET vm.info >/dev/null
 	paused_state=$(grep -o '"state":"[A-Za-z]*"' "$TMP/body")
