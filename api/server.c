@@ -44,6 +44,7 @@ struct api_server {
 	int fd;
 	struct engine_op accept_op;
 	struct engine_timer retry;
+	bool single_accept;        /* the kernel lacks multishot accept */
 	/* One ring timeout sweeps every connection's deadline, cancelling the recv or send
 	 * of those past it (cheaper than a linked timeout per op: two SQEs, two CQEs and a
 	 * kernel timer less per request). */
@@ -60,7 +61,10 @@ static void conn_close(struct api_conn *c);
 
 static void arm_accept(struct api_server *s)
 {
-	io_uring_prep_multishot_accept(engine_sqe(s->e, &s->accept_op), s->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (s->single_accept)
+		io_uring_prep_accept(engine_sqe(s->e, &s->accept_op), s->fd, NULL, NULL, SOCK_CLOEXEC);
+	else
+		io_uring_prep_multishot_accept(engine_sqe(s->e, &s->accept_op), s->fd, NULL, NULL, SOCK_CLOEXEC);
 }
 
 static void retry_accept(struct engine *e, struct engine_timer *t)
@@ -313,10 +317,20 @@ static void on_accept(struct engine *e, struct engine_op *op, int res, uint32_t 
 	struct api_server *s = op->ctx;
 	(void)e;
 	if (!(flags & IORING_CQE_F_MORE)) {
-		/* The multishot accept ended (an error, e.g. out of fds): start it again shortly. */
-		if (res < 0)
+		if (res == -EINVAL && !s->single_accept) {
+			/* Multishot accept needs Linux 5.19: one accept at a time then. */
+			log_info("API socket: no multishot accept on this kernel; accepting one at a time");
+			s->single_accept = true;
+			arm_accept(s);
+			return;
+		}
+		if (res < 0) {
+			/* e.g. out of fds: start again shortly */
 			log_warn("API socket: accept failed: %s; retrying", strerror(-res));
-		engine_timer_arm(s->e, &s->retry, res < 0 ? ACCEPT_RETRY_NS : 0, retry_accept, s);
+			engine_timer_arm(s->e, &s->retry, ACCEPT_RETRY_NS, retry_accept, s);
+		} else {
+			arm_accept(s);
+		}
 	}
 	if (res < 0)
 		return;
