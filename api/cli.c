@@ -74,7 +74,10 @@ void cli_usage(FILE *f)
 		"  -V, --version            the version\n"
 		"Exit status: 0 when the guest powers off, resets or writes 0 to the exit port (0xf4),\n"
 		"or on SIGINT/SIGTERM; the exit port's value otherwise; 1 for a bad option or a failed\n"
-		"start; 3 when the guest faults fatally (registers are printed); 4 for an internal error.\n",
+		"start; 3 when the guest faults fatally (registers are printed); 4 for an internal error.\n"
+		"With --api-socket: 0 after vmm.shutdown or a signal while no VM runs. Client for the API:\n"
+		"ringvisor-remote --api-socket PATH <ping|create FILE|boot|info|pause|resume|shutdown|reboot|\n"
+		"power-button|delete|counters|shutdown-vmm>.\n",
 		CONFIG_MAX_VCPUS);
 }
 
