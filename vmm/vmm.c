@@ -7,9 +7,10 @@
  * ring of its own rather than the machine's, so a machine can be torn down and rebuilt
  * (reboot, delete + create) without its devices' in-flight ops outliving them.
  *
- * When the guest itself ends the VM (power-off, reset, exit port, fault) or a signal
- * arrives, the VMM exits with the VM's status, API socket or not: this is what Cloud
- * Hypervisor does (its control loop shuts the VMM down on the VM's exit event).
+ * When the guest itself ends the VM (power-off, exit port, fault; reset too, for now) or
+ * a signal arrives, the VMM exits with the VM's status, API socket or not: this is what
+ * Cloud Hypervisor does (its control loop shuts the VMM down on the VM's exit event; on a
+ * reset it reboots, which here will be vmm_reboot()).
  * vm.shutdown and vm.delete end the VM but keep the VMM; vmm.shutdown ends both. */
 #include "vmm.h"
 
