@@ -11,12 +11,12 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LIB_DIRS = engine kvm virtio vfio acpi api
 LIB_SRC  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
-MAIN_OBJ = $(BUILD)/vmm/main.o $(BUILD)/vmm/machine.o
+MAIN_OBJ = $(BUILD)/vmm/main.o $(BUILD)/vmm/machine.o $(BUILD)/vmm/vmm.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all asan deps test unit demo bench clean linux-image
-all: $(BUILD)/ringvisor $(BUILD)/guest/guest.elf $(UNIT_BIN) $(BUILD)/tests/deny_io_uring
+all: $(BUILD)/ringvisor $(BUILD)/ringvisor-remote $(BUILD)/guest/guest.elf $(UNIT_BIN) $(BUILD)/tests/deny_io_uring $(BUILD)/tests/api_load
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -28,6 +28,13 @@ $(BUILD)/libringvisor.a: $(LIB_OBJ)
 
 $(BUILD)/ringvisor: $(MAIN_OBJ) $(BUILD)/libringvisor.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/ringvisor-remote: $(BUILD)/vmm/remote.o
+	$(CC) $(ALL_CFLAGS) -o $@ $^
+
+$(BUILD)/tests/api_load: tests/tools/api_load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libringvisor.a
 	@mkdir -p $(dir $@)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,8 @@ void config_init(struct vm_config *c)
 	c->tuning.engine_poll_ns = 200 * 1000;
 	c->tuning.vcpu_spin_ns = 100 * 1000;
 	c->log_level = LOG_INFO;
+	c->api.timeout_ms = 10000;
+	c->api.max_connections = 1024;
 }
 
 void config_free(struct vm_config *c)
@@ -31,6 +34,7 @@ void config_free(struct vm_config *c)
 	free(c->payload.initramfs);
 	free(c->payload.cmdline);
 	free(c->serial.file);
+	free(c->api.socket);
 	for (unsigned i = 0; i < c->n_disks; i++) {
 		free(c->disks[i].path);
 		free(c->disks[i].id);
@@ -58,12 +62,22 @@ void cli_usage(FILE *f)
 		"                           the same while io-wq workers finish disk I/O, e.g. on tmpfs (default 0),\n"
 		"                           how long a vCPU spins for a device read's reply (default 100),\n"
 		"                           guest RAM registered (pinned) with the ring for zero-copy I/O (default off)\n"
+		"  --api-socket PATH | path=PATH[,timeout_ms=N][,max_connections=N]\n"
+		"                           serve Cloud Hypervisor's HTTP API (/api/v1/...) on a Unix socket; with it\n"
+		"                           --kernel is optional (the VM can come from vm.create). A stale socket file is\n"
+		"                           replaced, a live one refused. timeout_ms (default 10000): a request must\n"
+		"                           arrive, and its reply leave, within it; max_connections (default 1024):\n"
+		"                           beyond it connections get 503. When the guest powers off or faults, the VMM\n"
+		"                           exits with its status as without the API (as Cloud Hypervisor does)\n"
 		"  --log-level error|warn|info|debug\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            the version\n"
 		"Exit status: 0 when the guest powers off, resets or writes 0 to the exit port (0xf4),\n"
 		"or on SIGINT/SIGTERM; the exit port's value otherwise; 1 for a bad option or a failed\n"
-		"start; 3 when the guest faults fatally (registers are printed); 4 for an internal error.\n",
+		"start; 3 when the guest faults fatally (registers are printed); 4 for an internal error.\n"
+		"With --api-socket: 0 after vmm.shutdown or a signal while no VM runs. Client for the API:\n"
+		"ringvisor-remote --api-socket PATH <ping|create FILE|boot|info|pause|resume|shutdown|reboot|\n"
+		"power-button|delete|counters|shutdown-vmm>.\n",
 		CONFIG_MAX_VCPUS);
 }
 
@@ -186,6 +200,26 @@ static int disk_item(void *ctx, const char *key, const char *value)
 	return 0;
 }
 
+static int api_item(void *ctx, const char *key, const char *value)
+{
+	struct vm_config *c = ctx;
+	unsigned long long n;
+	if (!strcmp(key, "path") && value && *value) {
+		set_str(&c->api.socket, value);
+	} else if (!strcmp(key, "timeout_ms")) {
+		if (parse_uint(value, 3600 * 1000, &n) || !n)
+			return bad("--api-socket", "timeout_ms='%s' must be 1..3600000", value);
+		c->api.timeout_ms = (unsigned)n;
+	} else if (!strcmp(key, "max_connections")) {
+		if (parse_uint(value, 65536, &n) || !n)
+			return bad("--api-socket", "max_connections='%s' must be 1..65536", value);
+		c->api.max_connections = (unsigned)n;
+	} else {
+		return bad("--api-socket", "unknown option '%s' (known: path, timeout_ms, max_connections)", key);
+	}
+	return 0;
+}
+
 static int engine_item(void *ctx, const char *key, const char *value)
 {
 	struct vm_config *c = ctx;
@@ -208,7 +242,7 @@ static int engine_item(void *ctx, const char *key, const char *value)
 
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 {
-	enum { O_KERNEL = 256, O_INITRAMFS, O_CMDLINE, O_CPUS, O_MEMORY, O_SERIAL, O_ENGINE, O_LOG, O_DISK };
+	enum { O_KERNEL = 256, O_INITRAMFS, O_CMDLINE, O_CPUS, O_MEMORY, O_SERIAL, O_ENGINE, O_LOG, O_DISK, O_API };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initramfs", required_argument, NULL, O_INITRAMFS },
@@ -219,16 +253,20 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "engine", required_argument, NULL, O_ENGINE },
 		{ "log-level", required_argument, NULL, O_LOG },
+		{ "api-socket", required_argument, NULL, O_API },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
+	bool vm_flags = false;
 
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
 		int ret = 0;
+		if (opt >= O_INITRAMFS && opt <= O_DISK && opt != O_ENGINE && opt != O_LOG)
+			vm_flags = true;
 		switch (opt) {
 		case O_KERNEL: set_str(&c->payload.kernel, optarg); break;
 		case O_INITRAMFS: set_str(&c->payload.initramfs, optarg); break;
@@ -237,6 +275,16 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 		case O_MEMORY: ret = kvlist_parse(optarg, memory_item, c); break;
 		case O_SERIAL: ret = kvlist_parse(optarg, serial_item, c); break;
 		case O_ENGINE: ret = kvlist_parse(optarg, engine_item, c); break;
+		case O_API:
+			/* A bare path, or path=PATH[,timeout_ms=N][,max_connections=N]. */
+			if (strncmp(optarg, "path=", 5) && !strstr(optarg, ",") && !strstr(optarg, "timeout_ms=") &&
+			    !strstr(optarg, "max_connections="))
+				set_str(&c->api.socket, optarg);
+			else
+				ret = kvlist_parse(optarg, api_item, c);
+			if (!ret && !c->api.socket)
+				ret = bad("--api-socket", "path=PATH is required%s", "");
+			break;
 		case O_DISK: {
 			if (c->n_disks == CONFIG_MAX_DISKS) {
 				fprintf(stderr, "ringvisor: error: --disk: at most %d disks\n", CONFIG_MAX_DISKS);
@@ -279,8 +327,17 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 		fprintf(stderr, "ringvisor: error: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return CLI_ERROR;
 	}
+	if (!c->payload.kernel && c->api.socket) {
+		if (vm_flags) {
+			fprintf(stderr, "ringvisor: error: VM options without --kernel: give --kernel too, or create the VM "
+					"through the API (vm.create)\n");
+			return CLI_ERROR;
+		}
+		return CLI_RUN; /* the VM comes from vm.create */
+	}
 	if (!c->payload.kernel) {
-		fprintf(stderr, "ringvisor: error: no kernel given: use --kernel PATH (a bzImage or a PVH ELF)\n");
+		fprintf(stderr, "ringvisor: error: no kernel given: use --kernel PATH (a bzImage or a PVH ELF), or "
+				"--api-socket PATH to create the VM through the API\n");
 		return CLI_ERROR;
 	}
 	if (c->cpus.max_vcpus && c->cpus.max_vcpus < c->cpus.boot_vcpus) {

@@ -40,6 +40,12 @@ struct vm_config {
 		int fixed_buffers;       /* register guest RAM with the ring (pins it) */
 	} tuning;
 	int log_level;
+	/* The VMM's control API (not part of VmConfig; the command line only). */
+	struct {
+		char *socket;            /* --api-socket path, NULL: no API */
+		unsigned timeout_ms;     /* a request must arrive (and its reply leave) within this */
+		unsigned max_connections;
+	} api;
 };
 
 #define CONFIG_DEFAULT_MEMORY (512ull << 20)

@@ -44,6 +44,61 @@ void vm_request_stop(struct vm *vm, int code, const char *why)
 		v->run->immediate_exit = 1;
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 	}
+	/* Paused vCPUs wait on the condition, not in KVM_RUN: wake them to leave. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (vm->on_stop)
+		vm->on_stop(vm->on_stop_ctx);
+}
+
+void vm_pause_init(struct vm *vm)
+{
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
+}
+
+void vm_pause(struct vm *vm)
+{
+	unsigned started = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_req, 1);
+	for (unsigned i = 0; i < vm->n_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->started)
+			continue;
+		started++;
+		/* The same kick as a stop: a vCPU about to enter sees immediate_exit, one inside
+		 * KVM_RUN gets the signal; either way it looks at pause_req next. */
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	}
+	while (vm->parked < started && !vm_stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_req, 0);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+/* vCPU thread: wait while the VM is paused. */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_req) && !vm_stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 static void kick_handler(int sig) { (void)sig; }
@@ -296,8 +351,11 @@ static void *vcpu_thread(void *arg)
 		struct kvm_signal_mask hdr;
 		uint8_t set[8];
 	} mask;
-	sigset_t cur;
+	sigset_t cur, kick_set;
+	const struct timespec no_wait = { 0, 0 };
 
+	sigemptyset(&kick_set);
+	sigaddset(&kick_set, VCPU_KICK_SIGNAL);
 	atomic_store(&v->tid, (int)syscall(SYS_gettid));
 	/* The kick signal stays blocked except while inside KVM_RUN. */
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
@@ -310,9 +368,16 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 	while (!vm_stopping(v->vm)) {
+		if (atomic_load(&v->vm->pause_req)) {
+			vcpu_park(v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				r->immediate_exit = 0;
+				/* A kick that arrived outside KVM_RUN stays pending (blocked here) and would
+				 * end every later KVM_RUN at once: take it now. Only pause lives on. */
+				sigtimedwait(&kick_set, NULL, &no_wait);
 				continue;
 			}
 			log_error("vcpu%u: KVM_RUN failed: %s", v->index, strerror(errno));

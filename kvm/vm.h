@@ -49,6 +49,15 @@ struct vm {
 	_Atomic int stopping;
 	_Atomic int exit_code;
 	uint64_t vcpu_spin_ns;   /* how long a vCPU spins for a read reply before sleeping */
+	/* Pause: vCPUs leave KVM_RUN and wait on pause_cond until resumed or stopped. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	_Atomic int pause_req;
+	unsigned parked;         /* vCPUs waiting (under pause_lock) */
+	/* Called once by vm_request_stop() on the stopping thread, after the vCPUs are kicked
+	 * (the VMM's control loop learns of the stop this way). */
+	void (*on_stop)(void *ctx);
+	void *on_stop_ctx;
 };
 
 /* Any thread: end the VM with this exit status (the first request wins), kick vCPUs. */
@@ -62,5 +71,12 @@ void vcpus_join(struct vm *vm);
 void vcpus_destroy(struct vm *vm);
 /* Log general and system registers of a vCPU (after a fatal exit). */
 void vcpu_dump(struct vcpu *v);
+
+/* Control thread: stop every started vCPU outside KVM_RUN and return once all wait
+ * (or the VM is stopping); vm_resume() lets them run again. The engines keep serving. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+/* Before vcpus_start(): the pause lock and condition. */
+void vm_pause_init(struct vm *vm);
 
 #endif

@@ -1,16 +1,16 @@
 /* machine: see machine.h.
  *
- * Threads: the main thread sets everything up, then waits for the vCPU threads; the
- * engine thread (one per host NUMA node used; today node 0 for all of guest RAM) runs
- * every device. Stopping: whoever ends the VM calls vm_request_stop(), which kicks the
- * vCPUs out of KVM_RUN; once they are joined, the main thread asks the engine (through
- * its own exit queue) to flush the console and log, and then to stop. */
+ * Threads: the VMM's control thread creates, boots, pauses and stops machines; each
+ * machine has its engine thread (one per host NUMA node used; today node 0 for all of
+ * guest RAM), which runs every device, and its vCPU threads. Stopping: whoever ends the
+ * VM calls vm_request_stop(), which kicks the vCPUs out of KVM_RUN and tells the control
+ * thread (on_stop); it joins the vCPUs, then asks the engine (through its own exit
+ * queue) to flush the console and log, and then to stop. */
 #include "machine.h"
 
 #include "engine/engine.h"
 #include "engine/exitq.h"
 #include "engine/log.h"
-#include "engine/sigwatch.h"
 #include "engine/stream.h"
 #include "engine/placement.h"
 #include "engine/topology.h"
@@ -43,8 +43,7 @@ struct machine {
 	struct engine engine;
 	struct engine *engines[1];
 	struct engine_writer log;
-	struct exitq ctl;          /* main thread -> engine */
-	struct sigwatch signals;
+	struct exitq ctl;          /* control thread -> engine */
 	struct engine_timer flush_timer;
 	struct placement place;
 	struct uart com1;
@@ -58,6 +57,11 @@ struct machine {
 	int serial_fd;
 	bool tty_raw;
 	struct termios tty_saved;
+	bool booted, finished;
+	int exit_code;
+	unsigned boot_desc_vcpus;
+	unsigned long long boot_desc_mib;
+	char boot_desc_kernel[256];
 };
 
 static void on_engine_start(struct engine *e, void *arg)
@@ -65,14 +69,6 @@ static void on_engine_start(struct engine *e, void *arg)
 	struct machine *m = arg;
 	(void)e;
 	log_set_thread_sink(engine_writer_log_sink, &m->log);
-}
-
-static void on_signal(struct sigwatch *s, int signo)
-{
-	struct machine *m = s->ctx;
-	char why[48];
-	snprintf(why, sizeof(why), "received %s", strsignal(signo));
-	vm_request_stop(&m->vm, VM_EXIT_OK, why);
 }
 
 /* ---- orderly stop on the engine: flush console and log, then leave the loop ---- */
@@ -110,7 +106,6 @@ static void ctl_finish(struct exitq_msg *msg)
 	struct machine *m = msg->ctx;
 	if (m->com1.has_in)
 		engine_reader_stop(&m->com1.in);
-	sigwatch_stop(&m->signals);
 	engine_timer_arm(&m->engine, &m->flush_timer, FLUSH_TIMEOUT_NS, flush_timeout, m);
 	flush_step(m);
 }
@@ -337,8 +332,6 @@ static void teardown(struct machine *m)
 	uart_destroy(&m->com1);
 	if (m->serial_fd > STDERR_FILENO)
 		close(m->serial_fd);
-	if (m->signals.fd > 0)
-		close(m->signals.fd);
 	if (m->ctl.engine)
 		exitq_destroy(&m->ctl);
 	if (m->engine.ring.ring_fd > 0)
@@ -352,45 +345,82 @@ static void teardown(struct machine *m)
 	kvm_close(&vm->kvm);
 }
 
-int machine_run(const struct vm_config *c)
+int machine_create(const struct vm_config *c, void (*on_stop)(void *ctx), void *ctx, struct machine **out)
 {
 	struct machine *m = calloc(1, sizeof(*m));
-	sigset_t stop_signals;
-	int code;
 
+	*out = NULL;
 	if (!m)
-		return 1;
+		return -ENOMEM;
 	m->vm.kvm.sys_fd = m->vm.kvm.vm_fd = -1;
 	m->vm.mem.fd = -1;
 	m->serial_fd = -1;
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGHUP);
-	sigwatch_block(&stop_signals);
-	if (setup_vm(m, c) < 0) {
+	vm_pause_init(&m->vm);
+	m->vm.on_stop = on_stop;
+	m->vm.on_stop_ctx = ctx;
+	int ret = setup_vm(m, c);
+	if (ret < 0) {
 		teardown(m);
 		free(m);
-		return 1;
+		return ret;
 	}
-	if (sigwatch_start(&m->signals, &m->engine, &stop_signals, on_signal, m) < 0 ||
-	    engine_start(&m->engine) < 0) {
-		teardown(m);
-		free(m);
-		return 1;
-	}
-	log_info("booting %s: %u vCPU%s, %llu MiB", c->payload.kernel, c->cpus.boot_vcpus,
-		 c->cpus.boot_vcpus > 1 ? "s" : "", (unsigned long long)(c->memory.size >> 20));
-	vcpus_start(&m->vm);
-	vcpus_join(&m->vm);
+	m->boot_desc_vcpus = c->cpus.boot_vcpus;
+	m->boot_desc_mib = c->memory.size >> 20;
+	snprintf(m->boot_desc_kernel, sizeof(m->boot_desc_kernel), "%s", c->payload.kernel);
+	*out = m;
+	return 0;
+}
 
+int machine_boot(struct machine *m)
+{
+	int ret = engine_start(&m->engine);
+	if (ret < 0)
+		return ret;
+	m->booted = true;
+	log_info("booting %s: %u vCPU%s, %llu MiB", m->boot_desc_kernel, m->boot_desc_vcpus,
+		 m->boot_desc_vcpus > 1 ? "s" : "", (unsigned long long)m->boot_desc_mib);
+	return vcpus_start(&m->vm);
+}
+
+void machine_pause(struct machine *m) { vm_pause(&m->vm); }
+void machine_resume(struct machine *m) { vm_resume(&m->vm); }
+bool machine_stopping(struct machine *m) { return vm_stopping(&m->vm); }
+
+void machine_request_stop(struct machine *m, int code, const char *why)
+{
+	vm_request_stop(&m->vm, code, why);
+}
+
+int machine_finish(struct machine *m)
+{
+	if (m->finished)
+		return m->exit_code;
+	m->finished = true;
+	if (!m->booted) {
+		m->exit_code = VM_EXIT_OK;
+		return m->exit_code;
+	}
+	vcpus_join(&m->vm);
 	struct exitq_msg finish = { .fn = ctl_finish, .ctx = m };
 	exitq_post(&m->ctl, &finish);
 	engine_join(&m->engine);
-	code = atomic_load(&m->vm.exit_code);
+	m->exit_code = atomic_load(&m->vm.exit_code);
 	log_stats(m);
-	log_info("VM stopped, exit status %d", code);
+	log_info("VM stopped, exit status %d", m->exit_code);
+	return m->exit_code;
+}
+
+void machine_destroy(struct machine *m)
+{
+	if (!m)
+		return;
+	if (m->booted && !m->finished) {
+		vm_request_stop(&m->vm, VM_EXIT_OK, NULL);
+		machine_finish(m);
+	}
 	teardown(m);
 	free(m);
-	return code;
 }
+
+unsigned machine_disks(const struct machine *m) { return m->n_disks; }
+const struct blk_dev *machine_disk(const struct machine *m, unsigned i) { return i < m->n_disks ? m->disks[i] : NULL; }

@@ -1,11 +1,35 @@
-/* machine: builds a VM from a vm_config (KVM, RAM, engines, legacy devices, vCPUs,
- * kernel), runs it until it stops, and tears it down in order. */
+/* machine: builds a VM from a vm_config (KVM, RAM, its engine, legacy devices, disks,
+ * vCPUs, kernel), boots, pauses and stops it, and tears it down in order. All calls
+ * come from the VMM's control thread; on_stop may run on any thread. */
 #ifndef RV_MACHINE_H
 #define RV_MACHINE_H
 
 #include "api/config.h"
 
-/* Returns the VMM's exit status (see enum vm_exit; 1 when the VM could not start). */
-int machine_run(const struct vm_config *c);
+#include <stdbool.h>
+
+struct machine;
+struct blk_dev;
+
+/* Build the VM (nothing runs yet). on_stop(ctx) is called once, on the thread that
+ * ends the VM, when it starts to stop. 0 or -errno (the reason is in the log). */
+int machine_create(const struct vm_config *c, void (*on_stop)(void *ctx), void *ctx, struct machine **out);
+/* Start the engine and the vCPUs. */
+int machine_boot(struct machine *m);
+/* vCPUs out of KVM_RUN and waiting / running again; devices keep being served. */
+void machine_pause(struct machine *m);
+void machine_resume(struct machine *m);
+bool machine_stopping(struct machine *m);
+void machine_request_stop(struct machine *m, int code, const char *why);
+/* Wait for a stopping machine to stop (vCPUs joined, console and log flushed, engine
+ * stopped); returns the VMM exit status it asks for (enum vm_exit or the exit port). */
+int machine_finish(struct machine *m);
+/* Stop if needed, tear down and free. NULL is fine. */
+void machine_destroy(struct machine *m);
+
+/* Devices, for counters (read on the control thread while the engine runs: each
+ * counter is one aligned 64-bit word written only by the engine). */
+unsigned machine_disks(const struct machine *m);
+const struct blk_dev *machine_disk(const struct machine *m, unsigned i);
 
 #endif

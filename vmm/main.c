@@ -3,7 +3,7 @@
 #include "api/cli.h"
 #include "engine/log.h"
 #include "engine/probe.h"
-#include "machine.h"
+#include "vmm.h"
 
 #include <signal.h>
 
@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 		config_free(&c);
 		return 1;
 	}
-	code = machine_run(&c);
+	code = vmm_main(&c);
 	config_free(&c);
 	return code;
 }

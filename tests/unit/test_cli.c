@@ -87,6 +87,33 @@ static void test_cli_errors(void)
 	stderr = saved;
 }
 
+static void test_cli_api_socket(void)
+{
+	struct vm_config c;
+	const char *bare[] = { "--api-socket", "/tmp/rv.sock", NULL };
+	CHECK_EQ(parse(&c, bare), CLI_RUN); /* no --kernel needed: the VM comes from vm.create */
+	CHECK(!strcmp(c.api.socket, "/tmp/rv.sock") && !c.payload.kernel);
+	CHECK_EQ(c.api.timeout_ms, 10000);
+	config_free(&c);
+	const char *kv[] = { "--api-socket", "path=/tmp/a.sock,timeout_ms=500,max_connections=8", "--kernel", "k", NULL };
+	CHECK_EQ(parse(&c, kv), CLI_RUN);
+	CHECK(!strcmp(c.api.socket, "/tmp/a.sock") && !strcmp(c.payload.kernel, "k"));
+	CHECK_EQ(c.api.timeout_ms, 500);
+	CHECK_EQ(c.api.max_connections, 8);
+	config_free(&c);
+	static const char *const bad[][5] = {
+		{ "--api-socket", "path=/x,timeout_ms=0", NULL },
+		{ "--api-socket", "path=/x,bogus=1", NULL },
+		{ "--api-socket", "timeout_ms=5", NULL },
+		{ "--api-socket", "/x", "--disk", "path=/d", NULL }, /* VM options without a kernel */
+		{ "--cpus", "boot=2", NULL },                        /* neither kernel nor API */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ(parse(&c, bad[i]), CLI_ERROR);
+		config_free(&c);
+	}
+}
+
 static int collect(void *ctx, const char *k, const char *v)
 {
 	char *out = ctx;
@@ -110,6 +137,7 @@ int main(void)
 	RUN(test_cli_full);
 	RUN(test_cli_defaults);
 	RUN(test_cli_errors);
+	RUN(test_cli_api_socket);
 	RUN(test_kvlist);
 	CHECK_EXIT();
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Linux (tests/linux/) created and booted through the HTTP API with Cloud Hypervisor's
+# request shapes, as an orchestrator would:
+#   linux_api_early_boot   vm.create (payload.kernel = the PVH vmlinux, serial to a file),
+#                          vm.boot; the kernel's banner and command line reach the serial
+#                          file; vm.info says Running; vm.shutdown ends it wherever it is
+#                          (on kvm_pvm the kernel would stop at an unemulatable instruction
+#                          anyway, so the shutdown usually comes first); vm.delete
+#   linux_api_full_boot    bzImage + initramfs, 2 vCPUs: /init runs and powers the VM off,
+#                          which ends the VMM with status 0 and removes the socket (as in
+#                          Cloud Hypervisor). Skipped on kvm_pvm, where Linux cannot boot.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+IMG=$PWD/$BUILD/linux
+S=$TMP/api.sock
+CMDLINE="earlyprintk=ttyS0,keep console=ttyS0 io_delay=none nokaslr mitigations=off no_timer_check panic=-1"
+
+if ! bash tests/linux/build-image.sh >"$TMP/build.log" 2>&1; then
+	err="tests/linux/build-image.sh failed: $(grep -m1 'error:' "$TMP/build.log" || tail -n1 "$TMP/build.log")"
+	fail linux_api_early_boot "$err"
+	host_is_pvm && skip linux_api_full_boot "/dev/kvm is kvm_pvm: stock Linux cannot boot here" || fail linux_api_full_boot "$err"
+	exit 0
+fi
+
+api() { # METHOD ENDPOINT [curl args]: HTTP status; body in $TMP/body
+	local m=$1 e=$2; shift 2
+	curl -s -o "$TMP/body" -w '%{http_code}' --max-time 30 --unix-socket "$S" -X "$m" "$@" "http://localhost/api/v1/$e"
+}
+start_vmm() {
+	rm -f "$S"
+	"$RINGVISOR" --api-socket "$S" </dev/null >"$TMP/vmm.out" 2>"$TMP/vmm.err" &
+	VMM=$!
+	for _ in $(seq 1 100); do [ -S "$S" ] && break; sleep 0.05; done
+}
+gone() { for _ in $(seq 1 "$2"); do kill -0 "$1" 2>/dev/null || return 0; sleep 1; done; return 1; }
+
+# --- early boot through the API ---
+start_vmm
+body="{\"cpus\":{\"boot_vcpus\":1,\"max_vcpus\":1},\"memory\":{\"size\":536870912},
+ \"payload\":{\"kernel\":\"$IMG/vmlinux\",\"cmdline\":\"$CMDLINE\"},
+ \"serial\":{\"mode\":\"File\",\"file\":\"$TMP/serial\"},\"console\":{\"mode\":\"Off\"}}"
+c=$(api PUT vm.create -H 'Content-Type: application/json' -d "$body")
+b=$(api PUT vm.boot)
+if [ "$c" != 204 ] || [ "$b" != 204 ]; then
+	fail linux_api_early_boot "vm.create $c, vm.boot $b: $(cat "$TMP/body")"
+else
+	for _ in $(seq 1 120); do grep -q 'Command line: ' "$TMP/serial" 2>/dev/null && break; sleep 1; done
+	st=$(api GET vm.info >/dev/null; grep -o '"state":"[A-Za-z]*"' "$TMP/body")
+	sd=$(api PUT vm.shutdown)
+	de=$(api PUT vm.delete)
+	if ! grep -q 'Linux version ' "$TMP/serial" || ! grep -qF "Command line: $CMDLINE" "$TMP/serial"; then
+		fail linux_api_early_boot "no banner/command line on the serial file: $(tail -n2 "$TMP/serial" 2>/dev/null | tr '\n' ' ')"
+	elif [ "$sd" = 404 ] || [ "$sd" = 000 ] || [ "$de" != 204 ]; then
+		# 404/000: the kernel stopped on its own (kvm_pvm) and the VMM exited before the shutdown
+		if host_is_pvm && ! kill -0 $VMM 2>/dev/null && grep -q 'VM stopped, exit status 3' "$TMP/vmm.err"; then
+			pass linux_api_early_boot
+			echo "# the kernel stopped on kvm_pvm before vm.shutdown; the VMM exited with its status 3"
+		else
+			fail linux_api_early_boot "vm.info '$st', vm.shutdown $sd, vm.delete $de: $(tail -n3 "$TMP/vmm.err" | tr '\n' ' ')"
+		fi
+	else
+		pass linux_api_early_boot
+		echo "# $(grep -m1 'Linux version ' "$TMP/serial" | cut -c1-100); vm.info $st; vm.shutdown $sd"
+	fi
+fi
+kill -0 $VMM 2>/dev/null && api PUT vmm.shutdown >/dev/null
+gone $VMM 10 || kill -9 $VMM
+wait $VMM 2>/dev/null
+
+# --- full boot to /init through the API ---
+if host_is_pvm; then
+	skip linux_api_full_boot "/dev/kvm is kvm_pvm (software virtualization): stock Linux stops at its first unemulatable CPL0 instruction; runs on hosts with VMX/SVM"
+	exit 0
+fi
+start_vmm
+body="{\"cpus\":{\"boot_vcpus\":2,\"max_vcpus\":2},\"memory\":{\"size\":536870912},
+ \"payload\":{\"kernel\":\"$IMG/bzImage\",\"initramfs\":\"$IMG/initramfs.cpio.gz\",
+ \"cmdline\":\"console=ttyS0 io_delay=none panic=-1 rv.job=poweroff\"},
+ \"serial\":{\"mode\":\"File\",\"file\":\"$TMP/serial2\"},\"console\":{\"mode\":\"Off\"}}"
+c=$(api PUT vm.create -d "$body")
+b=$(api PUT vm.boot)
+if [ "$c" != 204 ] || [ "$b" != 204 ]; then
+	fail linux_api_full_boot "vm.create $c, vm.boot $b: $(cat "$TMP/body")"
+elif ! gone $VMM 180; then
+	kill -9 $VMM
+	fail linux_api_full_boot "the VMM still runs 180 s after vm.boot: $(tail -n1 "$TMP/serial2" | cut -c1-120)"
+else
+	wait $VMM; rc=$?
+	if grep -q '^ringvisor-linux: init reached' "$TMP/serial2" && [ $rc = 0 ] && ! [ -e "$S" ]; then
+		pass linux_api_full_boot
+	else
+		fail linux_api_full_boot "init reached: $(grep -c 'init reached' "$TMP/serial2"), exit $rc, socket left: $([ -e "$S" ] && echo yes || echo no)"
+	fi
+fi
