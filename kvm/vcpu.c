@@ -27,13 +27,14 @@
 #define APIC_MODE_NMI 0x4
 #define APIC_MODE_EXTINT 0x7
 
-void vm_request_stop(struct vm *vm, int code, const char *why)
+static void request_stop(struct vm *vm, int code, bool reboot, const char *why)
 {
 	int expected = 0;
 
 	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, 1))
 		return;
 	atomic_store(&vm->exit_code, code);
+	atomic_store(&vm->reboot, reboot);
 	if (why)
 		log_info("stopping the VM: %s", why);
 	for (unsigned i = 0; i < vm->n_vcpus; i++) {
@@ -44,6 +45,16 @@ void vm_request_stop(struct vm *vm, int code, const char *why)
 		v->run->immediate_exit = 1;
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 	}
+}
+
+void vm_request_stop(struct vm *vm, int code, const char *why)
+{
+	request_stop(vm, code, false, why);
+}
+
+void vm_request_reboot(struct vm *vm, const char *why)
+{
+	request_stop(vm, VM_EXIT_OK, true, why);
 }
 
 static void kick_handler(int sig) { (void)sig; }
