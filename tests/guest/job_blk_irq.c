@@ -12,6 +12,8 @@ int job_blk_irq(void)
     o.queues = 1;
     int disk;
     struct blk_dev *b = blk_open_arg_disk(&o, &disk);
+    if (!b->v.pci)
+        fail("blk_irq_needs_a_pci_disk"); /* MSI-X is what it tests */
     /* A vector past the MSI-X table must read back as NO_VECTOR. */
     b->v.common->queue_select = 0;
     b->v.common->queue_msix_vector = 0x7ff0;
