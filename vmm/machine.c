@@ -268,9 +268,13 @@ static int setup_disks(struct machine *m, const struct vm_config *c)
 			ret = virtio_pci_create(m->disk_pci[i], &m->pci, &m->disks[i]->vdev);
 		if (ret < 0)
 			return ret;
-		log_info("%s: %s, %llu MiB, %u queue%s of %u%s%s", dc->id, dc->path,
+		char where[64] = "virtio-pci";
+		if (m->disk_mmio[i])
+			snprintf(where, sizeof(where), "virtio-mmio at 0x%llx IRQ %u", (unsigned long long)m->disk_mmio[i]->base,
+				 m->disk_mmio[i]->gsi);
+		log_info("%s: %s, %llu MiB, %u queue%s of %u%s%s, %s", dc->id, dc->path,
 			 (unsigned long long)(m->disks[i]->capacity >> 20), o.num_queues, o.num_queues > 1 ? "s" : "",
-			 o.queue_size, o.readonly ? ", read-only" : "", o.direct ? ", O_DIRECT" : "");
+			 o.queue_size, o.readonly ? ", read-only" : "", o.direct ? ", O_DIRECT" : "", where);
 	}
 	return 0;
 }
