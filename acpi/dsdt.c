@@ -89,8 +89,8 @@ static void com1(struct aml *t)
 static void virtio_mmio(struct aml *t, unsigned i, const struct acpi_mmio_dev *d)
 {
 	struct aml r;
-	char name[5];
-	snprintf(name, sizeof(name), "VR%02u", i);
+	char name[8];
+	snprintf(name, sizeof(name), "VR%02u", i % 100); /* at most LAYOUT_VIRTIO_MMIO_MAX */
 	aml_device_begin(t, name);
 	aml_name(t, "_HID");
 	aml_string(t, "LNRO0005");

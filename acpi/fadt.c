@@ -14,7 +14,7 @@
 
 void acpi_build_fadt(struct aml *t, uint64_t dsdt_gpa)
 {
-	static const uint8_t zeros[64];
+	static const uint8_t zeros[8 * 12];
 
 	acpi_header(t, "FACP", 6);
 	aml_u32(t, 0);                     /* FIRMWARE_CTRL: no FACS (optional when reduced) */
