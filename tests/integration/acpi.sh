@@ -20,6 +20,16 @@ else
 	fail madt_lists_and_starts_every_vcpu "rc=$(cat "$p.rc"): $(grep -v '^e820' "$p.out" | tr '\n' ' ')"
 fi
 
+# acpi=off: the MP table still lists every vCPU
+p=$TMP/smp_noacpi
+rv_run "$p" 120 "${K[@]}" --cpus boot=3 --cmdline "job=smp acpi=off"
+if [ "$(cat "$p.rc")" = 0 ] && grep -q 'cpus_source=mptable' "$p.out" &&
+   grep -q 'cpus_checked_in=3 cpus_expected=3' "$p.out"; then
+	pass mptable_still_lists_every_vcpu
+else
+	fail mptable_still_lists_every_vcpu "rc=$(cat "$p.rc"): $(grep -v '^e820' "$p.out" | tr '\n' ' ')"
+fi
+
 # acpi-info: the RSDP through PVH, the tables, the FADT registers
 p=$TMP/info
 truncate -s 16M "$TMP/d.img"
