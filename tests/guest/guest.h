@@ -23,6 +23,7 @@ typedef int64_t s64;
 #define PORT_EXIT 0xf4      /* outl v: stop the VM (QEMU: status (v<<1)|1) */
 
 #define LAPIC_BASE 0xfee00000ul
+#define IOAPIC_BASE 0xfec00000ul
 #define IRQ_VECTOR 0x40 /* the one MSI vector the kit uses */
 /* Interrupts taken on IRQ_VECTOR (CPL0 handler: count, EOI, iretq). */
 extern volatile u64 irq_count;

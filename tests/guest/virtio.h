@@ -98,6 +98,8 @@ u8 vmmio_cfg_gen(struct vpci *v);
 int vmmio_negotiate(struct vpci *v, u64 wanted);
 int vmmio_queue_setup(struct vpci *v, struct virtq *q, u16 index, u16 max_size);
 void vmmio_driver_ok(struct vpci *v);
+void vmmio_irq_route(struct vpci *v, u32 apic_id, u8 vector); /* IOAPIC pin -> LAPIC vector */
+u32 vmmio_irq_ack(struct vpci *v);                            /* InterruptStatus, acknowledged */
 /* virtio_mmio.device=SIZE@ADDR:IRQ entries of the command line, in order; returns how many. */
 int vmmio_cmdline_devices(u64 *base, u32 *irq, int max);
 

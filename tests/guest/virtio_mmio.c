@@ -10,7 +10,7 @@ enum {
     R_DEVICE_FEATURES = 0x010, R_DEVICE_FEATURES_SEL = 0x014,
     R_DRIVER_FEATURES = 0x020, R_DRIVER_FEATURES_SEL = 0x024,
     R_QUEUE_SEL = 0x030, R_QUEUE_NUM_MAX = 0x034, R_QUEUE_NUM = 0x038, R_QUEUE_READY = 0x044,
-    R_QUEUE_NOTIFY = 0x050, R_STATUS = 0x070,
+    R_QUEUE_NOTIFY = 0x050, R_INTERRUPT_STATUS = 0x060, R_INTERRUPT_ACK = 0x064, R_STATUS = 0x070,
     R_QUEUE_DESC_LOW = 0x080, R_QUEUE_DESC_HIGH = 0x084, R_QUEUE_DRIVER_LOW = 0x090,
     R_QUEUE_DRIVER_HIGH = 0x094, R_QUEUE_DEVICE_LOW = 0x0a0, R_QUEUE_DEVICE_HIGH = 0x0a4,
     R_CONFIG_GENERATION = 0x0fc, R_CONFIG = 0x100,
@@ -100,6 +100,26 @@ int vmmio_queue_setup(struct vpci *v, struct virtq *q, u16 index, u16 max_size)
 void vmmio_driver_ok(struct vpci *v)
 {
     wr(v, R_STATUS, VIRTIO_ACKNOWLEDGE | VIRTIO_DRIVER | VIRTIO_FEATURES_OK | VIRTIO_DRIVER_OK);
+}
+
+/* Route the device's IOAPIC pin to `vector` on the LAPIC of `apic_id`: fixed delivery,
+ * physical destination, edge, active high (what the DSDT and the command line say), then
+ * unmask it. The IOAPIC's index/data registers are MMIO, so this runs at CPL3. */
+void vmmio_irq_route(struct vpci *v, u32 apic_id, u8 vector)
+{
+    volatile u32 *sel = phys(IOAPIC_BASE), *win = phys(IOAPIC_BASE + 0x10);
+    *sel = 0x10 + 2 * v->mmio_irq + 1;
+    *win = apic_id << 24;
+    *sel = 0x10 + 2 * v->mmio_irq;
+    *win = vector;
+}
+
+/* Read and acknowledge InterruptStatus (bit 0: used buffer, bit 1: config change). */
+u32 vmmio_irq_ack(struct vpci *v)
+{
+    u32 st = rd(v, R_INTERRUPT_STATUS);
+    wr(v, R_INTERRUPT_ACK, st);
+    return st;
 }
 
 /* "4K@0xd1000000:5" */

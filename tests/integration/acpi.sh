@@ -136,6 +136,18 @@ else
 	fail virtio_mmio_and_pci_disks_verify "rc=$(cat "$p.rc"): $(grep -v '^e820' "$p.out" | tr '\n' ' ')"
 fi
 
+# A virtio-mmio disk's completions interrupt through its IOAPIC pin (irqfd on the GSI)
+for ei in 0 1; do
+	p=$TMP/mirq$ei
+	rv_run "$p" 60 "${K[@]}" --disk path="$TMP/m0.img",transport=mmio --cmdline "job=blk-irq n=200 event_idx=$ei"
+	if [ "$(cat "$p.rc")" = 0 ] && grep -q 'irq_route=ioapic pin=5' "$p.out" &&
+	   grep -q 'irq requests=200 interrupts=200 .* used_before_irq_violations=0' "$p.out"; then
+		pass virtio_mmio_interrupts_event_idx_$ei
+	else
+		fail virtio_mmio_interrupts_event_idx_$ei "rc=$(cat "$p.rc"): $(grep -v '^e820' "$p.out" | tr '\n' ' ')"
+	fi
+done
+
 # The VM default: every disk over MMIO, discovered in command-line order; the kernel
 # command line carries them for Linux
 p=$TMP/cmd
