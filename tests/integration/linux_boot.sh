@@ -16,7 +16,7 @@ IMG=$PWD/$BUILD/linux
 MEM_MB=512
 MARKER=ringvisor-test-1234
 EARLY_CMDLINE="earlyprintk=ttyS0,keep console=ttyS0 io_delay=none nokaslr mitigations=off no_timer_check panic=-1 rv.marker=$MARKER"
-T_BZ=${LINUX_BZ_TIMEOUT:-300}
+T_BZ=${LINUX_BZ_TIMEOUT:-480} # ~150 s alone here; twice that and more when other VMs load the 2 CPUs
 T_PVH=${LINUX_PVH_TIMEOUT:-150}
 T_FULL=${LINUX_FULL_TIMEOUT:-180}
 
