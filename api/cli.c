@@ -35,6 +35,7 @@ void config_free(struct vm_config *c)
 	free(c->payload.cmdline);
 	free(c->serial.file);
 	free(c->api.socket);
+	free(c->dump_acpi);
 	for (unsigned i = 0; i < c->n_disks; i++) {
 		free(c->disks[i].path);
 		free(c->disks[i].id);
@@ -53,8 +54,13 @@ void cli_usage(FILE *f)
 		"  --cpus boot=N            vCPUs (1..%d, and no more than KVM allows)\n"
 		"  --memory size=SIZE       guest RAM, e.g. 512M, 4G (default 512M)\n"
 		"  --disk path=FILE[,readonly=on][,direct=on|off][,num_queues=N][,queue_size=N][,serial=ID][,id=NAME]\n"
-		"                           a virtio-blk disk over PCI (repeatable); O_DIRECT and one queue per vCPU\n"
-		"                           by default, queue_size 256\n"
+		"         [,transport=pci|mmio]\n"
+		"                           a virtio-blk disk (repeatable); O_DIRECT and one queue per vCPU\n"
+		"                           by default, queue_size 256; over PCI unless transport or --platform says mmio\n"
+		"  --platform virtio_transport=pci|mmio\n"
+		"                           the default transport of virtio devices (default pci); virtio-mmio devices\n"
+		"                           are in the DSDT and appended to the command line as virtio_mmio.device=\n"
+		"  --dump-acpi DIR          also write the ACPI tables as DIR/<SIG>.dat (for iasl -d)\n"
 		"  --serial tty|file=PATH|off|null\n"
 		"                           COM1: the terminal (default; input from stdin), a file, or nowhere\n"
 		"  --engine poll_us=N,io_poll_us=N,vcpu_spin_us=N,fixed_buffers=on|off\n"
@@ -72,8 +78,10 @@ void cli_usage(FILE *f)
 		"  --log-level error|warn|info|debug\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            the version\n"
-		"Exit status: 0 when the guest powers off, resets or writes 0 to the exit port (0xf4),\n"
-		"or on SIGINT/SIGTERM; the exit port's value otherwise; 1 for a bad option or a failed\n"
+		"Signals: SIGINT/SIGTERM stop the VM; SIGPWR presses the ACPI power button (the guest\n"
+		"powers off). A reset through the ACPI reset register reboots the VM in the same process.\n"
+		"Exit status: 0 when the guest powers off, resets through the i8042 or writes 0 to the exit\n"
+		"port (0xf4), or on SIGINT/SIGTERM; the exit port's value otherwise; 1 for a bad option or a failed\n"
 		"start; 3 when the guest faults fatally (registers are printed); 4 for an internal error.\n"
 		"With --api-socket: 0 after vmm.shutdown or a signal while no VM runs. Client for the API:\n"
 		"ringvisor-remote --api-socket PATH <ping|create FILE|boot|info|pause|resume|shutdown|reboot|\n"
@@ -167,6 +175,27 @@ static int on_off(const char *flag, const char *key, const char *value, int *out
 	return 0;
 }
 
+static int transport(const char *flag, const char *key, const char *value, enum virtio_transport *out)
+{
+	if (value && !strcmp(value, "pci"))
+		*out = TRANSPORT_PCI;
+	else if (value && !strcmp(value, "mmio"))
+		*out = TRANSPORT_MMIO;
+	else {
+		fprintf(stderr, "ringvisor: error: %s %s=%s: must be pci or mmio\n", flag, key, value ? value : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int platform_item(void *ctx, const char *key, const char *value)
+{
+	struct vm_config *c = ctx;
+	if (!strcmp(key, "virtio_transport"))
+		return transport("--platform", key, value, &c->platform.virtio_transport);
+	return bad("--platform", "unknown option '%s' (known: virtio_transport)", key);
+}
+
 static int disk_item(void *ctx, const char *key, const char *value)
 {
 	struct disk_config *d = ctx;
@@ -182,6 +211,8 @@ static int disk_item(void *ctx, const char *key, const char *value)
 		return on_off("--disk", key, value, &d->readonly);
 	} else if (!strcmp(key, "direct")) {
 		return on_off("--disk", key, value, &d->direct);
+	} else if (!strcmp(key, "transport")) {
+		return transport("--disk", key, value, &d->transport);
 	} else if (!strcmp(key, "num_queues")) {
 		if (parse_uint(value, 64, &n) || !n)
 			return bad("--disk", "num_queues='%s' must be 1..64", value);
@@ -195,7 +226,7 @@ static int disk_item(void *ctx, const char *key, const char *value)
 			!strcmp(key, "serial") ? "at most 20 characters" : !strcmp(key, "id") ? "1 to 23 characters" : "empty");
 		return -EINVAL;
 	} else {
-		return bad("--disk", "unknown option '%s' (known: path, readonly, direct, num_queues, queue_size, serial, id)", key);
+		return bad("--disk", "unknown option '%s' (known: path, readonly, direct, num_queues, queue_size, serial, id, transport)", key);
 	}
 	return 0;
 }
@@ -242,7 +273,8 @@ static int engine_item(void *ctx, const char *key, const char *value)
 
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 {
-	enum { O_KERNEL = 256, O_INITRAMFS, O_CMDLINE, O_CPUS, O_MEMORY, O_SERIAL, O_ENGINE, O_LOG, O_DISK, O_API };
+	enum { O_KERNEL = 256, O_INITRAMFS, O_CMDLINE, O_CPUS, O_MEMORY, O_SERIAL, O_ENGINE, O_LOG, O_DISK, O_API, O_PLATFORM,
+	       O_DUMP_ACPI };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initramfs", required_argument, NULL, O_INITRAMFS },
@@ -254,6 +286,8 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 		{ "engine", required_argument, NULL, O_ENGINE },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "api-socket", required_argument, NULL, O_API },
+		{ "platform", required_argument, NULL, O_PLATFORM },
+		{ "dump-acpi", required_argument, NULL, O_DUMP_ACPI },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -285,6 +319,8 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 			if (!ret && !c->api.socket)
 				ret = bad("--api-socket", "path=PATH is required%s", "");
 			break;
+		case O_PLATFORM: ret = kvlist_parse(optarg, platform_item, c); break;
+		case O_DUMP_ACPI: set_str(&c->dump_acpi, optarg); break;
 		case O_DISK: {
 			if (c->n_disks == CONFIG_MAX_DISKS) {
 				fprintf(stderr, "ringvisor: error: --disk: at most %d disks\n", CONFIG_MAX_DISKS);

@@ -9,12 +9,16 @@ enum serial_mode { SERIAL_TTY, SERIAL_FILE, SERIAL_OFF, SERIAL_NULL };
 
 #define CONFIG_MAX_DISKS 16
 
+/* How a virtio device reaches the guest; DEFAULT follows --platform virtio_transport. */
+enum virtio_transport { TRANSPORT_DEFAULT, TRANSPORT_PCI, TRANSPORT_MMIO };
+
 struct disk_config {
 	char *path, *id, *serial;
 	int readonly;       /* 0/1 */
 	int direct;         /* 0/1, default 1 */
 	unsigned num_queues; /* 0: one per vCPU */
 	unsigned queue_size;
+	enum virtio_transport transport;
 };
 
 struct vm_config {
@@ -46,6 +50,10 @@ struct vm_config {
 		unsigned timeout_ms;     /* a request must arrive (and its reply leave) within this */
 		unsigned max_connections;
 	} api;
+	struct {
+		enum virtio_transport virtio_transport; /* the default for devices (PCI if unset) */
+	} platform;
+	char *dump_acpi;         /* write the ACPI tables as DIR/<SIG>.dat at boot */
 };
 
 #define CONFIG_DEFAULT_MEMORY (512ull << 20)

@@ -16,6 +16,7 @@ struct boot_config {
 	const char *kernel;
 	const char *initramfs; /* may be NULL */
 	const char *cmdline;   /* may be NULL */
+	uint64_t rsdp;         /* the ACPI RSDP's address, 0: none */
 };
 
 struct boot_state {

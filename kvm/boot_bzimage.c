@@ -91,6 +91,7 @@ int boot_load_bzimage(const struct guest_mem *m, const struct boot_file *k, cons
 		bp->e820_table[i].type = map[i].type;
 	}
 	bp->e820_entries = (uint8_t)n;
+	bp->acpi_rsdp_addr = c->rsdp;
 	out->mode = BOOT_LINUX64;
 	out->entry = load + 0x200;
 	out->arg = LAYOUT_ZERO_PAGE;

@@ -105,7 +105,7 @@ int boot_load_pvh(const struct guest_mem *m, const struct boot_file *k, const st
 			kernel_end = ph[i].p_paddr + ph[i].p_memsz;
 	}
 
-	struct hvm_start_info si = { .magic = HVM_START_MAGIC, .version = 1 };
+	struct hvm_start_info si = { .magic = HVM_START_MAGIC, .version = 1, .rsdp_paddr = c->rsdp };
 	struct e820_entry map[LAYOUT_MAX_E820];
 	unsigned n = e820_build(m, map, LAYOUT_MAX_E820);
 	struct hvm_memmap_entry *mm = guest_mem_ptr(m, LAYOUT_PVH_MEMMAP, n * sizeof(*mm));

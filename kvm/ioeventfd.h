@@ -10,5 +10,9 @@
  * Returns the fd, or -errno with the reason logged. */
 int ioeventfd_create(int vm_fd, uint64_t addr, unsigned len, bool pio);
 void ioeventfd_destroy(int vm_fd, int fd, uint64_t addr, unsigned len, bool pio);
+/* The same, signalled only when the value written is value (one register, many queues:
+ * virtio-mmio's QueueNotify). */
+int ioeventfd_create_match(int vm_fd, uint64_t addr, unsigned len, bool pio, uint64_t value);
+void ioeventfd_destroy_match(int vm_fd, int fd, uint64_t addr, unsigned len, bool pio, uint64_t value);
 
 #endif

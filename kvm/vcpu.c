@@ -27,13 +27,14 @@
 #define APIC_MODE_NMI 0x4
 #define APIC_MODE_EXTINT 0x7
 
-void vm_request_stop(struct vm *vm, int code, const char *why)
+static void request_stop(struct vm *vm, int code, bool reboot, const char *why)
 {
 	int expected = 0;
 
 	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, 1))
 		return;
 	atomic_store(&vm->exit_code, code);
+	atomic_store(&vm->reboot, reboot);
 	if (why)
 		log_info("stopping the VM: %s", why);
 	for (unsigned i = 0; i < vm->n_vcpus; i++) {
@@ -99,6 +100,16 @@ static void vcpu_park(struct vcpu *v)
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
 	vm->parked--;
 	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_request_stop(struct vm *vm, int code, const char *why)
+{
+	request_stop(vm, code, false, why);
+}
+
+void vm_request_reboot(struct vm *vm, const char *why)
+{
+	request_stop(vm, VM_EXIT_OK, true, why);
 }
 
 static void kick_handler(int sig) { (void)sig; }

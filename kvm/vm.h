@@ -48,6 +48,7 @@ struct vm {
 	unsigned n_engines;
 	_Atomic int stopping;
 	_Atomic int exit_code;
+	_Atomic int reboot;      /* the stop is a reboot: rebuild the machine and boot again */
 	uint64_t vcpu_spin_ns;   /* how long a vCPU spins for a read reply before sleeping */
 	/* Pause: vCPUs leave KVM_RUN and wait on pause_cond until resumed or stopped. */
 	pthread_mutex_t pause_lock;
@@ -62,6 +63,9 @@ struct vm {
 
 /* Any thread: end the VM with this exit status (the first request wins), kick vCPUs. */
 void vm_request_stop(struct vm *vm, int code, const char *why);
+/* Any thread: stop the VM so that it boots again, in the same process, from the same
+ * configuration (disks keep their data). Loses to a stop that was requested first. */
+void vm_request_reboot(struct vm *vm, const char *why);
 static inline bool vm_stopping(struct vm *vm) { return atomic_load(&vm->stopping) != 0; }
 
 /* vCPUs: create (KVM fd, run page, CPUID, MSRs, LAPIC), start their threads, join. */

@@ -2,6 +2,7 @@
 #include "pci.h"
 
 #include "engine/log.h"
+#include "kvm/layout.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -139,6 +140,38 @@ static uint64_t pci_port_read(void *dev, uint64_t port, unsigned size)
 
 static const struct bus_ops pci_port_ops = { .write = pci_port_write, .read = pci_port_read };
 
+/* ---- ECAM: bus 0 memory-mapped, 4 KiB per function (offset = dev << 15 | fn << 12 | reg) ---- */
+static struct pci_dev *ecam_dev(struct pci_bus *b, uint64_t addr, unsigned size, unsigned *reg)
+{
+	uint64_t off = addr - LAYOUT_PCI_ECAM;
+	*reg = (unsigned)(off & 0xfff);
+	if (off >= LAYOUT_PCI_ECAM_SIZE || ((off >> 12) & 7) != 0 || (*reg & (size - 1)) || size > 4)
+		return NULL; /* outside bus 0, a function other than 0, or a misaligned access */
+	return b->slots[(off >> 15) & 0x1f];
+}
+
+static void pci_ecam_write(void *dev, uint64_t addr, uint64_t value, unsigned size)
+{
+	unsigned reg;
+	struct pci_dev *d = ecam_dev(dev, addr, size, &reg);
+	if (d && reg + size <= PCI_CFG_SIZE)
+		pci_cfg_write(d, reg, (uint32_t)value, size);
+}
+
+static uint64_t pci_ecam_read(void *dev, uint64_t addr, unsigned size)
+{
+	unsigned reg;
+	struct pci_dev *d = ecam_dev(dev, addr, size, &reg);
+	uint32_t ones = size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+	if (!d)
+		return ones;
+	if (reg + size > PCI_CFG_SIZE)
+		return 0; /* extended space: no extended capabilities */
+	return pci_cfg_read(d, reg, size);
+}
+
+const struct bus_ops pci_ecam_ops = { .write = pci_ecam_write, .read = pci_ecam_read };
+
 int pci_bus_init(struct pci_bus *b, struct vm *vm, struct engine *e)
 {
 	memset(b, 0, sizeof(*b));
@@ -148,7 +181,10 @@ int pci_bus_init(struct pci_bus *b, struct vm *vm, struct engine *e)
 	/* A plain host bridge (Red Hat's PCIe host bridge ids: no driver needs anything of it). */
 	pci_dev_init(&b->host_bridge, "host-bridge", 0x1b36, 0x0008, 0x06000000, 0x1af4, 0x1100);
 	b->slots[0] = &b->host_bridge;
-	return bus_add(&vm->pio, PORT_PCI_ADDR, 8, &pci_port_ops, b, e, "pci-config");
+	int ret = bus_add(&vm->pio, PORT_PCI_ADDR, 8, &pci_port_ops, b, e, "pci-config");
+	if (ret < 0)
+		return ret;
+	return bus_add(&vm->mmio, LAYOUT_PCI_ECAM, LAYOUT_PCI_ECAM_SIZE, &pci_ecam_ops, b, e, "pci-ecam");
 }
 
 int pci_bus_add(struct pci_bus *b, struct pci_dev *d)

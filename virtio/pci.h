@@ -1,4 +1,4 @@
-/* pci: a PCI bus 0 behind the legacy configuration mechanism (0xCF8/0xCFC), a host
+/* pci: a PCI bus 0 behind the legacy configuration mechanism (0xCF8/0xCFC) and ECAM, a host
  * bridge in slot 0, and the config-space model every PCI device here shares: a 256-byte
  * space with a per-byte write mask, BARs the VMM assigns in the 32-bit PCI hole. */
 #ifndef RV_PCI_H
@@ -46,7 +46,9 @@ struct pci_bus {
 	uint64_t mmio_next;
 };
 
+/* Also maps the ECAM window (LAYOUT_PCI_ECAM) onto the same config spaces. */
 int pci_bus_init(struct pci_bus *b, struct vm *vm, struct engine *e);
+extern const struct bus_ops pci_ecam_ops;
 /* Put d in the next free slot. */
 int pci_bus_add(struct pci_bus *b, struct pci_dev *d);
 /* Address space for a BAR of size bytes (a power of two), naturally aligned; 0 if full. */

@@ -181,3 +181,45 @@ void virtio_dev_fail(struct virtio_dev *d, int queue, const char *why)
 			d->transport->config_changed(d);
 	}
 }
+
+uint32_t virtio_dev_features_word(const struct virtio_dev *d, uint32_t sel)
+{
+	return sel < 2 ? (uint32_t)(d->host_features >> (32 * sel)) : 0;
+}
+
+void virtio_dev_set_features_word(struct virtio_dev *d, uint32_t sel, uint32_t value)
+{
+	if (sel < 2 && !(d->status & VIRTIO_STATUS_FEATURES_OK)) {
+		unsigned sh = 32 * sel;
+		d->guest_features = (d->guest_features & ~(0xffffffffull << sh)) | ((uint64_t)value << sh);
+	}
+}
+
+struct virtq *virtio_dev_config_queue(struct virtio_dev *d, unsigned sel)
+{
+	if (sel >= d->num_queues || (d->status & VIRTIO_STATUS_DRIVER_OK) || d->resetting)
+		return NULL;
+	return &d->vqs[sel];
+}
+
+void virtio_dev_set_queue_size(struct virtio_dev *d, unsigned sel, uint64_t value)
+{
+	struct virtq *q = virtio_dev_config_queue(d, sel);
+	if (!q)
+		return;
+	if (value == 0 || value > d->max_queue_size)
+		log_warn("%s: queue %u: size %llu refused (1..%u)", d->name, sel, (unsigned long long)value,
+			 d->max_queue_size);
+	else
+		q->size = (uint16_t)value;
+}
+
+void virtio_set_addr(uint64_t *field, bool high, uint64_t value, unsigned size)
+{
+	if (size == 8)
+		*field = value;
+	else if (high)
+		*field = (*field & 0xffffffffull) | (value << 32);
+	else
+		*field = (*field & ~0xffffffffull) | (uint32_t)value;
+}

@@ -95,6 +95,18 @@ static inline bool virtio_dev_live(const struct virtio_dev *d)
 {
 	return (d->status & VIRTIO_STATUS_DRIVER_OK) && !(d->status & VIRTIO_STATUS_NEEDS_RESET) && !d->resetting;
 }
+/* ---- register semantics both transports share ---- */
+/* 32 bits of the device's features (sel 0 or 1; others read 0). */
+uint32_t virtio_dev_features_word(const struct virtio_dev *d, uint32_t sel);
+/* The driver's features, 32 bits at a time, ignored once FEATURES_OK is set. */
+void virtio_dev_set_features_word(struct virtio_dev *d, uint32_t sel, uint32_t value);
+/* Queue sel while it may still be configured (before DRIVER_OK, not resetting), or NULL. */
+struct virtq *virtio_dev_config_queue(struct virtio_dev *d, unsigned sel);
+/* The driver's queue size for queue sel: 1..max_queue_size, else refused (logged). */
+void virtio_dev_set_queue_size(struct virtio_dev *d, unsigned sel, uint64_t value);
+/* Write a 64-bit address register whole (size 8) or one half (high: the upper half). */
+void virtio_set_addr(uint64_t *field, bool high, uint64_t value, unsigned size);
+
 static inline bool virtio_has(const struct virtio_dev *d, uint64_t f) { return d->guest_features & f; }
 
 #endif

@@ -92,7 +92,7 @@ static uint64_t common_read(struct virtio_pci *vp, unsigned off, unsigned size)
 
 	switch (off) {
 	case 0x00: return vp->dfselect;
-	case 0x04: return vp->dfselect < 2 ? (uint32_t)(d->host_features >> (32 * vp->dfselect)) : 0;
+	case 0x04: return virtio_dev_features_word(d, vp->dfselect);
 	case 0x08: return vp->gfselect;
 	case 0x0c: return vp->gfselect < 2 ? (uint32_t)(d->guest_features >> (32 * vp->gfselect)) : 0;
 	case 0x10: return vp->msix_config;
@@ -122,54 +122,31 @@ static uint16_t vector_or_none(const struct virtio_pci *vp, uint64_t value)
 	return value < vp->n_vectors ? (uint16_t)value : VPCI_NO_VECTOR;
 }
 
-static void set_addr(uint64_t *field, unsigned off, uint64_t value, unsigned size)
-{
-	if (size == 8)
-		*field = value;
-	else if (off & 4)
-		*field = (*field & 0xffffffffull) | (value << 32);
-	else
-		*field = (*field & ~0xffffffffull) | (uint32_t)value;
-}
-
 static void common_write(struct virtio_pci *vp, unsigned off, uint64_t value, unsigned size)
 {
 	struct virtio_dev *d = vp->vdev;
 	struct virtq *q = vp->queue_sel < d->num_queues ? &d->vqs[vp->queue_sel] : NULL;
-	bool configurable = q && !(d->status & VIRTIO_STATUS_DRIVER_OK) && !d->resetting;
+	struct virtq *cq = virtio_dev_config_queue(d, vp->queue_sel);
 
 	switch (off) {
 	case 0x00: vp->dfselect = (uint32_t)value; break;
 	case 0x08: vp->gfselect = (uint32_t)value; break;
-	case 0x0c:
-		if (vp->gfselect < 2 && !(d->status & VIRTIO_STATUS_FEATURES_OK)) {
-			unsigned sh = 32 * vp->gfselect;
-			d->guest_features = (d->guest_features & ~(0xffffffffull << sh)) | ((uint64_t)(uint32_t)value << sh);
-		}
-		break;
+	case 0x0c: virtio_dev_set_features_word(d, vp->gfselect, (uint32_t)value); break;
 	case 0x10: vp->msix_config = vector_or_none(vp, value); break;
 	case 0x14: virtio_dev_set_status(d, (uint8_t)value); break;
 	case 0x16: vp->queue_sel = (uint16_t)value; break;
-	case 0x18:
-		if (configurable) {
-			if (value == 0 || value > d->max_queue_size)
-				log_warn("%s: queue %u: size %llu refused (1..%u)", d->name, vp->queue_sel,
-					 (unsigned long long)value, d->max_queue_size);
-			else
-				q->size = (uint16_t)value;
-		}
-		break;
+	case 0x18: virtio_dev_set_queue_size(d, vp->queue_sel, value); break;
 	case 0x1a:
 		if (q)
 			vp->msix_queue[vp->queue_sel] = vector_or_none(vp, value);
 		break;
 	case 0x1c:
-		if (configurable && value == 1)
-			q->enabled = true;
+		if (cq && value == 1)
+			cq->enabled = true;
 		break;
-	case 0x20: case 0x24: if (configurable) set_addr(&q->desc_gpa, off, value, size); break;
-	case 0x28: case 0x2c: if (configurable) set_addr(&q->avail_gpa, off, value, size); break;
-	case 0x30: case 0x34: if (configurable) set_addr(&q->used_gpa, off, value, size); break;
+	case 0x20: case 0x24: if (cq) virtio_set_addr(&cq->desc_gpa, off & 4, value, size); break;
+	case 0x28: case 0x2c: if (cq) virtio_set_addr(&cq->avail_gpa, off & 4, value, size); break;
+	case 0x30: case 0x34: if (cq) virtio_set_addr(&cq->used_gpa, off & 4, value, size); break;
 	default: break; /* read-only fields */
 	}
 }

@@ -14,17 +14,20 @@
 #include "engine/stream.h"
 #include "engine/placement.h"
 #include "engine/topology.h"
+#include "acpi/tables.h"
 #include "kvm/boot.h"
 #include "kvm/cpuid.h"
 #include "kvm/debug_port.h"
 #include "kvm/i8042.h"
 #include "kvm/layout.h"
 #include "kvm/mptable.h"
+#include "kvm/power.h"
 #include "kvm/rtc.h"
 #include "kvm/uart.h"
 #include "kvm/vm.h"
 #include "virtio/blk.h"
 #include "virtio/pci.h"
+#include "virtio/virtio_mmio.h"
 #include "virtio/virtio_pci.h"
 
 #include <errno.h>
@@ -53,7 +56,13 @@ struct machine {
 	struct pci_bus pci;
 	struct blk_dev *disks[CONFIG_MAX_DISKS];
 	struct virtio_pci *disk_pci[CONFIG_MAX_DISKS];
+	struct virtio_mmio *disk_mmio[CONFIG_MAX_DISKS];
 	unsigned n_disks;
+	struct virtio_mmio *mmio_devs[LAYOUT_VIRTIO_MMIO_MAX]; /* every virtio-mmio device, in slot order */
+	unsigned n_mmio;
+	struct power power;
+	unsigned boot;             /* 0 on the first boot, +1 per reboot */
+	char *cmdline;             /* the guest's: --cmdline plus virtio_mmio.device= entries */
 	int serial_fd;
 	bool tty_raw;
 	struct termios tty_saved;
@@ -70,6 +79,22 @@ static void on_engine_start(struct engine *e, void *arg)
 	(void)e;
 	log_set_thread_sink(engine_writer_log_sink, &m->log);
 }
+
+static void power_button_msg(struct exitq_msg *msg)
+{
+	struct machine *m = msg->ctx;
+	power_button(&m->power);
+}
+
+/* From the control thread (signals, the API): the press runs on the machine's engine,
+ * which owns the power device. */
+void machine_power_button(struct machine *m)
+{
+	struct exitq_msg press = { .fn = power_button_msg, .ctx = m };
+	exitq_post(&m->ctl, &press);
+}
+
+bool machine_wants_reboot(struct machine *m) { return atomic_load(&m->vm.reboot); }
 
 /* ---- orderly stop on the engine: flush console and log, then leave the loop ---- */
 static void flush_step(struct machine *m);
@@ -120,7 +145,8 @@ static int open_serial(struct machine *m, const struct vm_config *c, int *in_fd)
 	case SERIAL_NULL:
 		return 0;
 	case SERIAL_FILE:
-		m->serial_fd = open(c->serial.file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/* after a reboot the guest's output continues in the same file */
+		m->serial_fd = open(c->serial.file, O_WRONLY | O_CREAT | O_CLOEXEC | (m->boot ? O_APPEND : O_TRUNC), 0644);
 		if (m->serial_fd < 0) {
 			int err = errno;
 			log_error("--serial file=%s: cannot open: %s", c->serial.file, strerror(err));
@@ -194,6 +220,23 @@ static int register_guest_ram(struct machine *m)
 	return engine_register_buffers(&m->engine, iov, n);
 }
 
+/* Put a virtio device on the next virtio-mmio slot (address and IOAPIC pin). */
+static int add_mmio(struct machine *m, struct virtio_mmio **out, struct virtio_dev *vdev)
+{
+	static const unsigned irqs[LAYOUT_VIRTIO_MMIO_MAX] = LAYOUT_VIRTIO_MMIO_IRQS;
+	if (m->n_mmio == LAYOUT_VIRTIO_MMIO_MAX) {
+		log_error("%s: no virtio-mmio slot left (at most %d devices over MMIO)", vdev->name, LAYOUT_VIRTIO_MMIO_MAX);
+		return -ENOSPC;
+	}
+	struct virtio_mmio *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	*out = vm;
+	unsigned i = m->n_mmio++;
+	m->mmio_devs[i] = vm;
+	return virtio_mmio_create(vm, &m->vm, vdev, LAYOUT_VIRTIO_MMIO + i * LAYOUT_VIRTIO_MMIO_SIZE, irqs[i]);
+}
+
 static int setup_disks(struct machine *m, const struct vm_config *c)
 {
 	int ret;
@@ -212,18 +255,66 @@ static int setup_disks(struct machine *m, const struct vm_config *c)
 			.queue_size = dc->queue_size ? dc->queue_size : 256,
 		};
 		m->disks[i] = calloc(1, sizeof(struct blk_dev));
-		m->disk_pci[i] = calloc(1, sizeof(struct virtio_pci));
-		if (!m->disks[i] || !m->disk_pci[i])
+		if (!m->disks[i])
 			return -ENOMEM;
 		m->n_disks = i + 1;
 		if ((ret = blk_create(m->disks[i], &o, &m->engine, &m->vm.mem)) < 0)
 			return ret;
-		if ((ret = virtio_pci_create(m->disk_pci[i], &m->pci, &m->disks[i]->vdev)) < 0)
+		enum virtio_transport t = dc->transport ? dc->transport : c->platform.virtio_transport;
+		if (t == TRANSPORT_MMIO)
+			ret = add_mmio(m, &m->disk_mmio[i], &m->disks[i]->vdev);
+		else if (!(m->disk_pci[i] = calloc(1, sizeof(struct virtio_pci))))
+			ret = -ENOMEM;
+		else
+			ret = virtio_pci_create(m->disk_pci[i], &m->pci, &m->disks[i]->vdev);
+		if (ret < 0)
 			return ret;
-		log_info("%s: %s, %llu MiB, %u queue%s of %u%s%s", dc->id, dc->path,
+		char where[64] = "virtio-pci";
+		if (m->disk_mmio[i])
+			snprintf(where, sizeof(where), "virtio-mmio at 0x%llx IRQ %u", (unsigned long long)m->disk_mmio[i]->base,
+				 m->disk_mmio[i]->gsi);
+		log_info("%s: %s, %llu MiB, %u queue%s of %u%s%s, %s", dc->id, dc->path,
 			 (unsigned long long)(m->disks[i]->capacity >> 20), o.num_queues, o.num_queues > 1 ? "s" : "",
-			 o.queue_size, o.readonly ? ", read-only" : "", o.direct ? ", O_DIRECT" : "");
+			 o.queue_size, o.readonly ? ", read-only" : "", o.direct ? ", O_DIRECT" : "", where);
 	}
+	return 0;
+}
+
+/* The ACPI tables, in the BIOS area (and in --dump-acpi DIR). */
+static int setup_acpi(struct machine *m, const struct vm_config *c, uint64_t *rsdp)
+{
+	struct acpi_machine am = { .n_cpus = m->vm.n_vcpus, .pci_mmio_start = PCI_MMIO_START, .pci_mmio_end = PCI_MMIO_END };
+	struct acpi_tables ts;
+	int ret;
+
+	for (unsigned i = 0; i < m->n_mmio; i++)
+		am.virtio_mmio[am.n_virtio_mmio++] = (struct acpi_mmio_dev){ m->mmio_devs[i]->base, LAYOUT_VIRTIO_MMIO_SIZE,
+									     m->mmio_devs[i]->gsi };
+	if ((ret = acpi_build(&am, &ts)) == 0 && (ret = acpi_write(&ts, &m->vm.mem)) == 0 && c->dump_acpi && !m->boot)
+		ret = acpi_dump(&ts, c->dump_acpi);
+	*rsdp = ts.rsdp_gpa;
+	acpi_tables_free(&ts);
+	if (ret < 0)
+		log_error("cannot write the ACPI tables");
+	return ret;
+}
+
+/* --cmdline, then one virtio_mmio.device= per MMIO device (Linux's convention; an ACPI
+ * kernel also finds them in the DSDT and leaves the second description unbound). */
+static int build_cmdline(struct machine *m, const struct vm_config *c)
+{
+	const char *user = c->payload.cmdline ? c->payload.cmdline : "";
+	size_t size = strlen(user) + 1 + m->n_mmio * 64;
+	size_t len;
+	if (!(m->cmdline = malloc(size)))
+		return -ENOMEM;
+	len = (size_t)snprintf(m->cmdline, size, "%s", user);
+	for (unsigned i = 0; i < m->n_mmio; i++) {
+		if (len)
+			m->cmdline[len++] = ' ';
+		len += (size_t)virtio_mmio_cmdline(m->mmio_devs[i], m->cmdline + len, size - len);
+	}
+	m->cmdline[len] = 0;
 	return 0;
 }
 
@@ -231,7 +322,7 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 {
 	struct vm *vm = &m->vm;
 	struct boot_state bs;
-	struct boot_config bc = { c->payload.kernel, c->payload.initramfs, c->payload.cmdline };
+	struct boot_config bc = { c->payload.kernel, c->payload.initramfs, NULL, 0 };
 	unsigned max_cpus;
 	int ret, in_fd;
 
@@ -262,14 +353,6 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 		return ret;
 	for (unsigned i = 0; m->place.pinned && i < vm->n_vcpus; i++)
 		vm->vcpus[i].cpus = m->place.vcpu[i];
-	if ((ret = mptable_write(&vm->mem, vm->n_vcpus)) < 0) {
-		log_error("cannot write the MP table");
-		return ret;
-	}
-	if ((ret = boot_load(&vm->mem, &bc, &bs)) < 0)
-		return ret;
-	if ((ret = boot_set_cpu_state(vm->vcpus[0].fd, &vm->mem, &bs)) < 0)
-		return ret;
 	if ((ret = open_serial(m, c, &in_fd)) < 0)
 		return ret;
 	if ((ret = uart_create(&m->com1, vm, &m->engine, PORT_COM1, IRQ_COM1, m->serial_fd, in_fd)) < 0 ||
@@ -282,6 +365,24 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 	if ((ret = pci_bus_init(&m->pci, vm, &m->engine)) < 0)
 		return ret;
 	if ((ret = setup_disks(m, c)) < 0)
+		return ret;
+	if ((ret = power_create(&m->power, vm, &m->engine)) < 0) {
+		log_error("cannot set up the ACPI power registers: %s", strerror(-ret));
+		return ret;
+	}
+	/* The MP table stays for guests booted with acpi=off. */
+	if ((ret = mptable_write(&vm->mem, vm->n_vcpus)) < 0) {
+		log_error("cannot write the MP table");
+		return ret;
+	}
+	if ((ret = setup_acpi(m, c, &bc.rsdp)) < 0)
+		return ret;
+	if ((ret = build_cmdline(m, c)) < 0)
+		return ret;
+	bc.cmdline = m->cmdline;
+	if ((ret = boot_load(&vm->mem, &bc, &bs)) < 0)
+		return ret;
+	if ((ret = boot_set_cpu_state(vm->vcpus[0].fd, &vm->mem, &bs)) < 0)
 		return ret;
 	m->com1.out.ctx = m;
 	m->log.ctx = m;
@@ -324,11 +425,16 @@ static void teardown(struct machine *m)
 	for (unsigned i = 0; i < m->n_disks; i++) {
 		if (m->disk_pci[i])
 			virtio_pci_destroy(m->disk_pci[i]);
+		if (m->disk_mmio[i])
+			virtio_mmio_destroy(m->disk_mmio[i]);
 		if (m->disks[i])
 			blk_destroy(m->disks[i]);
 		free(m->disk_pci[i]);
+		free(m->disk_mmio[i]);
 		free(m->disks[i]);
 	}
+	power_destroy(&m->power);
+	free(m->cmdline);
 	uart_destroy(&m->com1);
 	if (m->serial_fd > STDERR_FILENO)
 		close(m->serial_fd);
@@ -345,15 +451,16 @@ static void teardown(struct machine *m)
 	kvm_close(&vm->kvm);
 }
 
-int machine_create(const struct vm_config *c, void (*on_stop)(void *ctx), void *ctx, struct machine **out)
+int machine_create(const struct vm_config *c, unsigned boot, void (*on_stop)(void *ctx), void *ctx,
+		   struct machine **out)
 {
 	struct machine *m = calloc(1, sizeof(*m));
 
 	*out = NULL;
 	if (!m)
 		return -ENOMEM;
+	m->boot = boot;
 	m->vm.kvm.sys_fd = m->vm.kvm.vm_fd = -1;
-	m->vm.mem.fd = -1;
 	m->serial_fd = -1;
 	vm_pause_init(&m->vm);
 	m->vm.on_stop = on_stop;
@@ -406,7 +513,10 @@ int machine_finish(struct machine *m)
 	engine_join(&m->engine);
 	m->exit_code = atomic_load(&m->vm.exit_code);
 	log_stats(m);
-	log_info("VM stopped, exit status %d", m->exit_code);
+	if (atomic_load(&m->vm.reboot))
+		log_info("VM stopped for a reboot");
+	else
+		log_info("VM stopped, exit status %d", m->exit_code);
 	return m->exit_code;
 }
 

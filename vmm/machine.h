@@ -11,9 +11,11 @@
 struct machine;
 struct blk_dev;
 
-/* Build the VM (nothing runs yet). on_stop(ctx) is called once, on the thread that
- * ends the VM, when it starts to stop. 0 or -errno (the reason is in the log). */
-int machine_create(const struct vm_config *c, void (*on_stop)(void *ctx), void *ctx, struct machine **out);
+/* Build the VM (nothing runs yet). boot counts the boots of this VM in this process (0:
+ * the first; a reboot rebuilds the machine with boot + 1). on_stop(ctx) is called once,
+ * on the thread that ends the VM, when it starts to stop. 0 or -errno (reason logged). */
+int machine_create(const struct vm_config *c, unsigned boot, void (*on_stop)(void *ctx), void *ctx,
+		   struct machine **out);
 /* Start the engine and the vCPUs. */
 int machine_boot(struct machine *m);
 /* vCPUs out of KVM_RUN and waiting / running again; devices keep being served. */
@@ -31,5 +33,10 @@ void machine_destroy(struct machine *m);
  * counter is one aligned 64-bit word written only by the engine). */
 unsigned machine_disks(const struct machine *m);
 const struct blk_dev *machine_disk(const struct machine *m, unsigned i);
+/* Press the ACPI power button (GED event; the guest should power off). Any thread: it is
+ * posted to the machine's engine. */
+void machine_power_button(struct machine *m);
+/* Did the VM stop because it asked to reboot (ACPI reset register, vm.reboot)? */
+bool machine_wants_reboot(struct machine *m);
 
 #endif

@@ -7,10 +7,11 @@
  * ring of its own rather than the machine's, so a machine can be torn down and rebuilt
  * (reboot, delete + create) without its devices' in-flight ops outliving them.
  *
- * When the guest itself ends the VM (power-off, exit port, fault; reset too, for now) or
- * a signal arrives, the VMM exits with the VM's status, API socket or not: this is what
- * Cloud Hypervisor does (its control loop shuts the VMM down on the VM's exit event; on a
- * reset it reboots, which here will be vmm_reboot()).
+ * When the guest itself ends the VM (power-off, exit port, fault) or a signal arrives,
+ * the VMM exits with the VM's status, API socket or not: this is what Cloud Hypervisor
+ * does (its control loop shuts the VMM down on the VM's exit event). A reset through the
+ * ACPI reset register, like vm.reboot, rebuilds the machine from the same config in this
+ * process (vmm_reboot()); the i8042 reset still ends the VMM with 0.
  * vm.shutdown and vm.delete end the VM but keep the VMM; vmm.shutdown ends both. */
 #include "vmm.h"
 
@@ -47,6 +48,7 @@ struct vmm {
 	struct vm_config tuning;   /* the command line's engine tuning and log level, for API VMs */
 	enum api_vm_state state;
 	struct machine *m;
+	unsigned boots;            /* of the current VM in this process; a reboot adds one */
 	int exit_code;
 };
 
@@ -89,7 +91,7 @@ static int vmm_boot(struct vmm *v, char *msg, size_t n)
 {
 	struct log_capture cap = { "" };
 	log_set_thread_sink(capture_sink, &cap);
-	int ret = machine_create(&v->cfg, on_machine_stop, v, &v->m);
+	int ret = machine_create(&v->cfg, v->boots++, on_machine_stop, v, &v->m);
 	if (ret == 0 && (ret = machine_boot(v->m)) < 0) {
 		machine_destroy(v->m);
 		v->m = NULL;
@@ -132,10 +134,18 @@ static void stop_data(struct engine_reader *r, const char *data, size_t len)
 	/* A notice from a machine the API already ended is stale: the current one runs. */
 	if (!v->m || !machine_stopping(v->m))
 		return;
+	bool reboot = machine_wants_reboot(v->m);
 	int code = machine_finish(v->m);
 	machine_destroy(v->m);
 	v->m = NULL;
 	v->state = API_VM_SHUTDOWN;
+	if (reboot) {
+		char msg[256];
+		log_info("rebooting (boot %u)", v->boots + 1);
+		if (vmm_boot(v, msg, sizeof(msg)) == 0)
+			return;
+		code = VM_EXIT_INTERNAL; /* the log says why */
+	}
 	vmm_quit(v, code);
 }
 
@@ -150,6 +160,11 @@ static void on_signal(struct sigwatch *s, int signo)
 {
 	struct vmm *v = s->ctx;
 	char why[48];
+	if (signo == SIGPWR) {
+		if (v->m && !machine_stopping(v->m))
+			machine_power_button(v->m);
+		return;
+	}
 	snprintf(why, sizeof(why), "received %s", strsignal(signo));
 	if (v->m && !machine_stopping(v->m)) {
 		machine_request_stop(v->m, VM_EXIT_OK, why); /* stop_data finishes it */
@@ -222,10 +237,11 @@ static int b_resume(void *ctx, char *msg, size_t n)
 
 static int b_power_button(void *ctx, char *msg, size_t n)
 {
-	(void)ctx;
-	/* The power button is an ACPI GED event; this machine has no ACPI yet. */
-	snprintf(msg, n, "this machine has no ACPI power button (no ACPI tables yet); use vm.shutdown");
-	return 409;
+	struct vmm *v = ctx;
+	(void)msg, (void)n;
+	/* A GED event: the guest decides what to do (the kit and Linux power off). */
+	machine_power_button(v->m);
+	return 0;
 }
 
 static int b_delete(void *ctx, char *msg, size_t n)
@@ -233,6 +249,7 @@ static int b_delete(void *ctx, char *msg, size_t n)
 	struct vmm *v = ctx;
 	(void)msg, (void)n;
 	vmm_stop_machine(v);
+	v->boots = 0;
 	config_free(&v->cfg);
 	free(v->cfg_json);
 	v->cfg_json = NULL;
@@ -314,6 +331,7 @@ int vmm_main(struct vm_config *c)
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGHUP);
+	sigaddset(&stop_signals, SIGPWR); /* the ACPI power button */
 	sigwatch_block(&stop_signals);
 	CPU_ZERO(&p.cpus);
 	CPU_ZERO(&p.iowq_cpus);
@@ -344,11 +362,13 @@ int vmm_main(struct vm_config *c)
 	}
 	if (c->payload.kernel) {
 		char msg[256];
+		/* The VM takes every string of c; c keeps only the API part (main frees it). */
 		struct vm_config vc = *c;
 		memset(&vc.api, 0, sizeof(vc.api));
+		typeof(c->api) api = c->api;
+		memset(c, 0, sizeof(*c));
+		c->api = api;
 		b_create(v, &vc, msg, sizeof(msg));
-		c->payload.kernel = c->payload.initramfs = c->payload.cmdline = c->serial.file = NULL;
-		c->n_disks = 0;
 		if (vmm_boot(v, msg, sizeof(msg)))
 			goto out; /* the log says why */
 	}

@@ -1,5 +1,6 @@
 /* blk_common.c — what the virtio-blk jobs share: finding the disks (PCI
- * scan + transport probe, in slot order), command-line options, the
+ * scan + transport probe, in slot order, then virtio-mmio devices from the
+ * command line), command-line options, the
  * per-block stamp pattern, and a pipelined write/read/compare pass over a
  * range of blocks spread round-robin over the queues (blk-verify,
  * blk-reset, blk-hostile's follow-up checks). */
@@ -66,6 +67,17 @@ void blk_discover(void)
             continue;
         }
         b->device_id = pci[i].device;
+        blk_count++;
+    }
+    /* then the virtio-mmio disks, in command-line order */
+    u64 base[BLK_MAX_DEVS];
+    u32 irq[BLK_MAX_DEVS], id;
+    int m = vmmio_cmdline_devices(base, irq, BLK_MAX_DEVS);
+    for (int i = 0; i < m && blk_count < BLK_MAX_DEVS; i++) {
+        struct blk_dev *b = &blk_devs[blk_count];
+        if (vmmio_probe(&b->v, base[i], irq[i], &id) < 0 || id != 2)
+            continue;
+        b->device_id = (u16)id;
         blk_count++;
     }
 }

@@ -23,6 +23,7 @@ typedef int64_t s64;
 #define PORT_EXIT 0xf4      /* outl v: stop the VM (QEMU: status (v<<1)|1) */
 
 #define LAPIC_BASE 0xfee00000ul
+#define IOAPIC_BASE 0xfec00000ul
 #define IRQ_VECTOR 0x40 /* the one MSI vector the kit uses */
 /* Interrupts taken on IRQ_VECTOR (CPL0 handler: count, EOI, iretq). */
 extern volatile u64 irq_count;
@@ -47,6 +48,7 @@ enum svc {
     SVC_PCI_READ = 14, /* (cf8 address) -> dword: outl 0xCF8 + inl 0xCFC in one call */
     SVC_PCI_WRITE = 15, /* (cf8 address, value): outl 0xCF8 + outl 0xCFC        */
     SVC_IRQ_ENABLE = 16, /* () software-enable the LAPIC; return to CPL3 with IF=1 */
+    SVC_OUTW = 17,     /* (port, value): one 16-bit port write (ACPI PM1 control) */
 };
 enum bench_kind { BENCH_OUT_VMM = 0, BENCH_OUT_KVM = 1, BENCH_IN_VMM = 2, BENCH_NOP = 3 };
 
@@ -94,6 +96,7 @@ static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
 /* Port I/O: only legal at CPL0 on kvm_pvm (a #GP at CPL3 even with IOPL=3). */
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
 static inline u32 inl(u16 port)
 {
     u32 v;
@@ -149,8 +152,10 @@ struct e820 { u64 addr, size; u32 type; };
 extern struct e820 e820[E820_MAX];
 extern unsigned e820_count;
 extern char cmdline[1024];
+extern u64 pvh_rsdp; /* hvm_start_info.rsdp_paddr (0: none given) */
 void pvh_init(void);
 int cmdline_get(const char *key, char *out, size_t outsz);
+int cmdline_get_nth(const char *key, unsigned nth, char *out, size_t outsz); /* nth occurrence */
 
 /* paging.c */
 int paging_map_high(u64 end);
@@ -163,6 +168,29 @@ u64 cycles_to_ps(u64 cycles);
 /* mptable.c */
 struct mp_cpu { u8 apic_id; u8 bsp; };
 int mptable_cpus(struct mp_cpu *out, int max); /* -1: no table */
+
+/* acpi.c: RSDP (PVH's rsdp_paddr, else a scan of 0xE0000-0xFFFFF), XSDT or RSDT, MADT, FADT */
+struct acpi_gas { u8 space, bits, offset, access; u64 addr; } __attribute__((packed));
+struct acpi_info {
+    u64 rsdp, root;          /* addresses; root is the XSDT (rev >= 2) or the RSDT */
+    const char *rsdp_source; /* "pvh" or "scan" */
+    u8 rev;
+    unsigned n_tables;
+    u64 table[32];
+    u32 fadt_flags;
+    struct acpi_gas sleep_ctl, reset;
+    u8 reset_value, s5_typ;
+    u32 pm1a_cnt, pm1b_cnt;  /* legacy (non-reduced) PM1 control blocks: I/O ports */
+    u64 dsdt;
+};
+extern struct acpi_info acpi;
+int acpi_init(void); /* 0, or -1: no ACPI tables */
+const void *acpi_table(const char *sig); /* NULL: not there */
+int acpi_cpus(struct mp_cpu *out, int max); /* enabled (x2)APIC entries of the MADT; -1: none */
+void acpi_gas_write(const struct acpi_gas *g, u64 value);
+void acpi_poweroff(void) __attribute__((noreturn)); /* through the FADT; fails if nothing happens */
+void acpi_reset(void) __attribute__((noreturn));
+u64 acpi_ged_register(void); /* the GED's event register, from the DSDT's GDST region; 0: none */
 
 /* smp.c */
 extern volatile u32 cpu_alive[MAX_CPUS];
@@ -209,5 +237,9 @@ int job_blk_load(void);
 int job_blk_hostile(void);
 int job_blk_discard(void);
 int job_blk_reset(void);
+int job_acpi_info(void);
+int job_poweroff(void);
+int job_reboot(void);
+int job_powerbutton(void);
 
 #endif

@@ -14,6 +14,13 @@ int job_blk_info(void)
         struct blk_dev *b = &blk_devs[i];
         const struct pci_dev *p = b->v.pci;
         int rc = blk_init(b, &o);
+        if (!p) { /* virtio-mmio */
+            if (rc < 0)
+                fail("blk_init");
+            gprintf("blk dev=%d mmio=0x%lx irq=%u id=0x%04x capacity_sectors=%lu num_queues=%u features=0x%lx\n", i,
+                    (u64)b->v.mmio, b->v.mmio_irq, b->device_id, b->capacity, b->num_queues, b->v.features);
+            continue;
+        }
         if (rc < 0) {
             gprintf("blk dev=%d pci=%02x:%02x.%x init_error=%d status=0x%x\n", i, p->bus, p->dev, p->fn, -rc,
                     vpci_status(&b->v));

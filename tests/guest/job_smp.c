@@ -1,4 +1,5 @@
-/* job_smp.c — `job=smp`: start every AP from the MP table, run the same
+/* job_smp.c — `job=smp`: start every AP from the MADT (the MP table when there are
+ * no ACPI tables, or with acpi=off), run the same
  * timed CPL3 loop on every CPU, and count check-ins (lock incl at CPL3; no
  * cmpxchg16b, which kvm_pvm cannot emulate). */
 #include "guest.h"
@@ -25,7 +26,15 @@ int job_smp(void)
 
     vcpuid(1, 0, r);
     apic[0] = r[1] >> 24;
-    int n = mptable_cpus(cpus, MAX_CPUS);
+    char acpi_arg[8] = "";
+    cmdline_get("acpi", acpi_arg, sizeof acpi_arg); /* acpi=off: the MP table, as Linux would */
+    int n = streq(acpi_arg, "off") ? -1 : acpi_cpus(cpus, MAX_CPUS);
+    if (n > 0) {
+        gprintf("cpus_source=madt cpus_madt=%d\n", n);
+    } else {
+        n = mptable_cpus(cpus, MAX_CPUS);
+        gprintf("cpus_source=mptable\n");
+    }
     expected = n > 0 ? (u32)n : 1;
     if (n < 0)
         gprintf("cpus_mptable=none\n");

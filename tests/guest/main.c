@@ -31,6 +31,8 @@ void guest_main(void)
         { "blk-info", job_blk_info }, { "blk-verify", job_blk_verify }, { "blk-load", job_blk_load },
         { "blk-hostile", job_blk_hostile }, { "blk-discard", job_blk_discard }, { "blk-reset", job_blk_reset },
         { "blk-irq", job_blk_irq },
+        { "acpi-info", job_acpi_info }, { "poweroff", job_poweroff }, { "reboot", job_reboot },
+        { "powerbutton", job_powerbutton },
     };
     int rc = -1;
     unsigned i;

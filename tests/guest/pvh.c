@@ -22,12 +22,14 @@ extern u64 pvh_info_pa;
 struct e820 e820[E820_MAX];
 unsigned e820_count;
 char cmdline[1024];
+u64 pvh_rsdp;
 
 void pvh_init(void)
 {
     const struct hvm_start_info *si = (const void *)pvh_info_pa;
     if (!si || si->magic != HVM_START_MAGIC)
         fail("bad_hvm_start_info");
+    pvh_rsdp = si->rsdp_paddr;
     if (si->cmdline_paddr) {
         const char *c = (const char *)si->cmdline_paddr;
         size_t i = 0;
@@ -46,8 +48,14 @@ void pvh_init(void)
     }
 }
 
-/* Value of `key=` in the space-separated command line; 1 if found. */
+/* Value of the first `key=` in the space-separated command line; 1 if found. */
 int cmdline_get(const char *key, char *out, size_t outsz)
+{
+    return cmdline_get_nth(key, 0, out, outsz);
+}
+
+/* Value of the nth (from 0) `key=`; 1 if found. */
+int cmdline_get_nth(const char *key, unsigned nth, char *out, size_t outsz)
 {
     size_t kl = strlen(key);
     const char *p = cmdline;
@@ -61,7 +69,7 @@ int cmdline_get(const char *key, char *out, size_t outsz)
         size_t i;
         for (i = 0; i < kl && i < tl && tok[i] == key[i]; i++)
             ;
-        if (i == kl && tl > kl && tok[kl] == '=') {
+        if (i == kl && tl > kl && tok[kl] == '=' && nth-- == 0) {
             size_t n = 0;
             for (const char *v = tok + kl + 1; v < p && n + 1 < outsz; v++)
                 out[n++] = *v;

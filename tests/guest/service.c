@@ -113,6 +113,10 @@ void service(struct frame *f)
         outb((u16)f->rdi, (u8)f->rsi);
         f->rax = 0;
         break;
+    case SVC_OUTW:
+        outw((u16)f->rdi, (u16)f->rsi);
+        f->rax = 0;
+        break;
     case SVC_INL:
         f->rax = inl((u16)f->rdi);
         break;

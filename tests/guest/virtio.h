@@ -37,7 +37,9 @@ struct virtio_pci_common_cfg {
 };
 
 struct vpci {
-    struct pci_dev *pci;
+    struct pci_dev *pci;        /* NULL for a virtio-mmio device */
+    volatile u8 *mmio;          /* virtio-mmio registers (NULL for PCI) */
+    u32 mmio_irq;
     volatile struct virtio_pci_common_cfg *common;
     volatile u8 *notify_base, *isr, *devcfg;
     u32 notify_mult, notify_len, devcfg_len;
@@ -65,6 +67,7 @@ struct virtq {
     volatile struct vq_avail *avail;
     volatile struct vq_used *used;
     volatile u16 *notify;
+    volatile u32 *notify32;     /* virtio-mmio's QueueNotify: a 32-bit register */
     struct vq_desc *indirect;   /* cap * VQ_INDIRECT_MAX entries */
     void **cookie;              /* per head: the caller's request, NULL = free */
     u16 *free_next, *chain_len; /* private free list; descriptors per head */
@@ -86,8 +89,23 @@ void vpci_driver_ok(struct vpci *v);
 int vpci_msix_route(struct vpci *v, u16 queue, u16 entry, u32 apic_id, u8 vector);
 u8 vpci_cfg_gen(struct vpci *v);
 
+/* virtio_mmio.c: the same driver steps over a virtio-mmio (version 2) device; the vpci_*
+ * functions hand over to these when v->mmio is set. */
+int vmmio_probe(struct vpci *v, u64 base, u32 irq, u32 *device_id); /* 0, or -1: no v2 device there */
+int vmmio_reset(struct vpci *v);
+u8 vmmio_status(struct vpci *v);
+u8 vmmio_cfg_gen(struct vpci *v);
+int vmmio_negotiate(struct vpci *v, u64 wanted);
+int vmmio_queue_setup(struct vpci *v, struct virtq *q, u16 index, u16 max_size);
+void vmmio_driver_ok(struct vpci *v);
+void vmmio_irq_route(struct vpci *v, u32 apic_id, u8 vector); /* IOAPIC pin -> LAPIC vector */
+u32 vmmio_irq_ack(struct vpci *v);                            /* InterruptStatus, acknowledged */
+/* virtio_mmio.device=SIZE@ADDR:IRQ entries of the command line, in order; returns how many. */
+int vmmio_cmdline_devices(u64 *base, u32 *irq, int max);
+
 /* virtq.c */
 void vq_init(struct virtq *q, u16 size, int event_idx); /* (re)builds free list and rings */
+u16 vq_setup(struct virtq *q, u16 index, u16 dev_max, u16 max_size, int event_idx); /* alloc + init */
 int vq_add(struct virtq *q, const struct vq_buf *b, int n, int indirect, void *cookie);
 void vq_kick(struct virtq *q);
 void vq_notify(struct virtq *q); /* unconditional */

@@ -67,13 +67,15 @@ int vpci_probe(struct vpci *v, struct pci_dev *all, int n, int idx)
     return v->common && v->notify_base ? 0 : -1;
 }
 
-u8 vpci_status(struct vpci *v) { return v->common->device_status; }
-u8 vpci_cfg_gen(struct vpci *v) { return v->common->config_generation; }
+u8 vpci_status(struct vpci *v) { return v->mmio ? vmmio_status(v) : v->common->device_status; }
+u8 vpci_cfg_gen(struct vpci *v) { return v->mmio ? vmmio_cfg_gen(v) : v->common->config_generation; }
 
 /* Writing 0 resets; the device is reset once status reads back 0 (it may
  * take a while if it has requests in flight). Bounded to 2 s. */
 int vpci_reset(struct vpci *v)
 {
+    if (v->mmio)
+        return vmmio_reset(v);
     v->common->device_status = 0;
     u64 deadline = rdtsc() + tsc_khz * 2000;
     while (v->common->device_status != 0)
@@ -90,6 +92,8 @@ int vpci_reset(struct vpci *v)
 int vpci_negotiate(struct vpci *v, u64 wanted)
 {
     volatile struct virtio_pci_common_cfg *c = v->common;
+    if (v->mmio)
+        return vmmio_negotiate(v, wanted);
     if (vpci_reset(v) < 0)
         return -1;
     c->device_status = VIRTIO_ACKNOWLEDGE;
@@ -119,26 +123,14 @@ int vpci_negotiate(struct vpci *v, u64 wanted)
  * first call and reused across resets. */
 int vpci_queue_setup(struct vpci *v, struct virtq *q, u16 index, u16 max_size)
 {
+    if (v->mmio)
+        return vmmio_queue_setup(v, q, index, max_size);
     volatile struct virtio_pci_common_cfg *c = v->common;
     c->queue_select = index;
     u16 dev_max = c->queue_size;
     if (!dev_max)
         return -1;
-    u16 size = dev_max < max_size ? dev_max : max_size;
-    while (size & (size - 1))
-        size &= (u16)(size - 1); /* round down to a power of two */
-    if (!q->desc || q->cap < size) {
-        q->cap = size;
-        q->desc = alloc_dma(16ul * size);
-        q->avail = alloc_dma(6ul + 2ul * size);
-        q->used = alloc_dma(6ul + 8ul * size);
-        q->indirect = alloc_dma(16ul * size * VQ_INDIRECT_MAX);
-        q->cookie = alloc_dma(sizeof(void *) * size);
-        q->free_next = alloc_dma(2ul * size);
-        q->chain_len = alloc_dma(2ul * size);
-    }
-    q->index = index;
-    vq_init(q, size, !!(v->features & BIT(VIRTIO_F_EVENT_IDX)));
+    u16 size = vq_setup(q, index, dev_max, max_size, !!(v->features & BIT(VIRTIO_F_EVENT_IDX)));
     u64 off = (u64)c->queue_notify_off * v->notify_mult;
     if (off + 2 > v->notify_len)
         return -1;
@@ -157,6 +149,10 @@ int vpci_queue_setup(struct vpci *v, struct virtq *q, u16 index, u16 max_size)
 
 void vpci_driver_ok(struct vpci *v)
 {
+    if (v->mmio) {
+        vmmio_driver_ok(v);
+        return;
+    }
     v->common->device_status = VIRTIO_ACKNOWLEDGE | VIRTIO_DRIVER | VIRTIO_FEATURES_OK | VIRTIO_DRIVER_OK;
 }
 
@@ -166,6 +162,8 @@ void vpci_driver_ok(struct vpci *v)
 int vpci_msix_route(struct vpci *v, u16 queue, u16 entry, u32 apic_id, u8 vector)
 {
     struct pci_dev *d = v->pci;
+    if (!d)
+        return -1; /* virtio-mmio: no MSI-X */
     u8 cap = pci_cap_next(d, 0, 0x11);
     if (!cap)
         return -1;

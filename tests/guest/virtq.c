@@ -79,7 +79,10 @@ int vq_add(struct virtq *q, const struct vq_buf *b, int n, int indirect, void *c
 
 void vq_notify(struct virtq *q)
 {
-    *q->notify = q->index; /* no NOTIFICATION_DATA: the queue index is all */
+    if (q->notify32)
+        *q->notify32 = q->index; /* virtio-mmio: 32-bit registers only */
+    else
+        *q->notify = q->index; /* no NOTIFICATION_DATA: the queue index is all */
     q->notifies++;
 }
 
@@ -126,4 +129,27 @@ void *vq_poll(struct virtq *q, u32 *len)
             *len = l;
         return c;
     }
+}
+
+/* Sizes queue `index` (the smaller of the device's and our maximum, rounded down to a
+ * power of two, as split rings want), allocates its rings on first use (reused across
+ * resets) and initialises them. Returns the size. */
+u16 vq_setup(struct virtq *q, u16 index, u16 dev_max, u16 max_size, int event_idx)
+{
+    u16 size = dev_max < max_size ? dev_max : max_size;
+    while (size & (size - 1))
+        size &= (u16)(size - 1);
+    if (!q->desc || q->cap < size) {
+        q->cap = size;
+        q->desc = alloc_dma(16ul * size);
+        q->avail = alloc_dma(6ul + 2ul * size);
+        q->used = alloc_dma(6ul + 8ul * size);
+        q->indirect = alloc_dma(16ul * size * VQ_INDIRECT_MAX);
+        q->cookie = alloc_dma(sizeof(void *) * size);
+        q->free_next = alloc_dma(2ul * size);
+        q->chain_len = alloc_dma(2ul * size);
+    }
+    q->index = index;
+    vq_init(q, size, event_idx);
+    return size;
 }

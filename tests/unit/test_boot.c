@@ -68,7 +68,7 @@ static void test_pvh_load(void)
 	CHECK_EQ(guest_mem_create(&m, 64ull << 20, 46), 0);
 	make_pvh(img, 0x100000, 0x100040, 8, 0x2000);
 	memset(rd, 0x5a, sizeof(rd));
-	struct boot_config c = { write_file("k.elf", img, sizeof(img)), write_file("rd", rd, sizeof(rd)), "job=boot x=1" };
+	struct boot_config c = { write_file("k.elf", img, sizeof(img)), write_file("rd", rd, sizeof(rd)), "job=boot x=1", LAYOUT_ACPI_START };
 	memset(guest_mem_ptr(&m, 0x100000, 0x2000), 0xff, 0x2000);
 	CHECK_EQ(boot_load(&m, &c, &bs), 0);
 	CHECK_EQ(bs.mode, BOOT_PVH32);
@@ -84,6 +84,7 @@ static void test_pvh_load(void)
 	CHECK_EQ(si->version, 1);
 	CHECK(!strcmp(guest_mem_ptr(&m, si->cmdline_paddr, 13), "job=boot x=1"));
 	CHECK_EQ(si->memmap_entries, 3);
+	CHECK_EQ(si->rsdp_paddr, LAYOUT_ACPI_START);
 	CHECK_EQ(si->nr_modules, 1);
 	uint64_t *mod = guest_mem_ptr(&m, si->modlist_paddr, 32);
 	CHECK_EQ(mod[1], sizeof(rd));
@@ -93,7 +94,7 @@ static void test_pvh_load(void)
 
 	/* a 4-byte entry note (as older kernels write it) works too */
 	make_pvh(img, 0x200000, 0x200010, 4, 256);
-	c = (struct boot_config){ write_file("k4.elf", img, sizeof(img)), NULL, NULL };
+	c = (struct boot_config){ write_file("k4.elf", img, sizeof(img)), NULL, NULL, 0 };
 	CHECK_EQ(boot_load(&m, &c, &bs), 0);
 	CHECK_EQ(bs.entry, 0x200010);
 	guest_mem_destroy(&m);
@@ -104,7 +105,7 @@ static void test_pvh_refuses(void)
 	struct guest_mem m;
 	struct boot_state bs;
 	uint8_t img[1024];
-	struct boot_config c = { NULL, NULL, NULL };
+	struct boot_config c = { NULL, NULL, NULL, 0 };
 
 	log_set_level(LOG_QUIET);
 	CHECK_EQ(guest_mem_create(&m, 64ull << 20, 46), 0);
@@ -189,7 +190,7 @@ static void test_bzimage_load(void)
 	CHECK_EQ(guest_mem_create(&m, 128ull << 20, 46), 0);
 	size_t n = make_bzimage(img, 8192, 0x020f, XLF_KERNEL_64);
 	memset(rd, 0x33, sizeof(rd));
-	struct boot_config c = { write_file("bz", img, n), write_file("bzrd", rd, sizeof(rd)), "console=ttyS0" };
+	struct boot_config c = { write_file("bz", img, n), write_file("bzrd", rd, sizeof(rd)), "console=ttyS0", LAYOUT_ACPI_START };
 	CHECK_EQ(boot_load(&m, &c, &bs), 0);
 	CHECK_EQ(bs.mode, BOOT_LINUX64);
 	CHECK_EQ(bs.entry, LAYOUT_HIMEM + 0x200);
@@ -206,6 +207,7 @@ static void test_bzimage_load(void)
 	CHECK(bp->hdr.ramdisk_image + sizeof(rd) <= 128ull << 20);
 	CHECK(memcmp(guest_mem_ptr(&m, bp->hdr.ramdisk_image, sizeof(rd)), rd, sizeof(rd)) == 0);
 	CHECK_EQ(bp->e820_entries, 3);
+	CHECK_EQ(bp->acpi_rsdp_addr, LAYOUT_ACPI_START);
 	CHECK_EQ(bp->e820_table[2].addr, LAYOUT_HIMEM);
 	CHECK_EQ(bp->e820_table[2].addr + bp->e820_table[2].size, 128ull << 20);
 	guest_mem_destroy(&m);
@@ -216,7 +218,7 @@ static void test_bzimage_refuses(void)
 	struct guest_mem m;
 	struct boot_state bs;
 	static uint8_t img[1024 + 8192];
-	struct boot_config c = { NULL, NULL, NULL };
+	struct boot_config c = { NULL, NULL, NULL, 0 };
 
 	log_set_level(LOG_QUIET);
 	CHECK_EQ(guest_mem_create(&m, 64ull << 20, 46), 0);

@@ -51,6 +51,26 @@ static void test_cli_defaults(void)
 	config_free(&c);
 }
 
+static void test_cli_platform(void)
+{
+	struct vm_config c;
+	const char *args[] = { "--kernel", "k", "--disk", "path=a,transport=mmio", "--disk", "path=b", "--disk",
+			       "path=c,transport=pci", "--platform", "virtio_transport=mmio", "--dump-acpi", "/tmp/t", NULL };
+	CHECK_EQ(parse(&c, args), CLI_RUN);
+	CHECK_EQ(c.n_disks, 3);
+	CHECK_EQ(c.disks[0].transport, TRANSPORT_MMIO);
+	CHECK_EQ(c.disks[1].transport, TRANSPORT_DEFAULT);
+	CHECK_EQ(c.disks[2].transport, TRANSPORT_PCI);
+	CHECK_EQ(c.platform.virtio_transport, TRANSPORT_MMIO);
+	CHECK(c.dump_acpi && !strcmp(c.dump_acpi, "/tmp/t"));
+	config_free(&c);
+	const char *plain[] = { "--kernel", "k", NULL };
+	CHECK_EQ(parse(&c, plain), CLI_RUN);
+	CHECK_EQ(c.platform.virtio_transport, TRANSPORT_DEFAULT);
+	CHECK(!c.dump_acpi);
+	config_free(&c);
+}
+
 static void test_cli_errors(void)
 {
 	static const char *const bad[][6] = {
@@ -69,6 +89,11 @@ static void test_cli_errors(void)
 		{ "--kernel", NULL },
 		{ "--memory", "size=1G", NULL },
 		{ "--kernel", "k", "stray", NULL },
+		{ "--kernel", "k", "--disk", "path=a,transport=usb", NULL },
+		{ "--kernel", "k", "--disk", "path=a,transport", NULL },
+		{ "--kernel", "k", "--platform", "virtio_transport=ccw", NULL },
+		{ "--kernel", "k", "--platform", "num_pci_segments=2", NULL },
+		{ "--kernel", "k", "--dump-acpi", NULL },
 	};
 	FILE *saved = stderr;
 	stderr = fopen("/dev/null", "w");
@@ -136,6 +161,7 @@ int main(void)
 	log_init();
 	RUN(test_cli_full);
 	RUN(test_cli_defaults);
+	RUN(test_cli_platform);
 	RUN(test_cli_errors);
 	RUN(test_cli_api_socket);
 	RUN(test_kvlist);
