@@ -232,8 +232,30 @@ static int setup_disks(struct machine *m, const struct vm_config *c)
 	return 0;
 }
 
+/* The zones guest RAM is made of: the --memory-zone list, or one zone from --memory. */
+static unsigned zone_specs(const struct vm_config *c, struct guest_zone_spec *z)
+{
+	if (!c->memory.n_zones) {
+		z[0] = (struct guest_zone_spec){ .id = "mem0", .size = c->memory.size, .host_node = -1,
+						 .prefault = c->memory.prefault, .shared = c->memory.shared };
+		if (c->memory.hugepages)
+			z[0].hugepage_size = c->memory.hugepage_size ? c->memory.hugepage_size : 2 * MiB;
+		return 1;
+	}
+	for (unsigned i = 0; i < c->memory.n_zones; i++) {
+		const struct memory_zone_config *mz = &c->memory.zones[i];
+		z[i] = (struct guest_zone_spec){ .id = mz->id, .size = mz->size, .host_node = mz->host_numa_node,
+						 .prefault = mz->prefault, .shared = mz->shared };
+		if (mz->hugepages)
+			z[i].hugepage_size = mz->hugepage_size ? mz->hugepage_size : 2 * MiB;
+	}
+	return c->memory.n_zones;
+}
+
 static int setup_vm(struct machine *m, const struct vm_config *c)
 {
+	struct guest_zone_spec zones[GUEST_MEM_MAX_ZONES];
+	unsigned n_zones = zone_specs(c, zones);
 	struct vm *vm = &m->vm;
 	struct boot_state bs;
 	struct boot_config bc = { c->payload.kernel, c->payload.initramfs, c->payload.cmdline };
@@ -247,10 +269,13 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 		log_error("--cpus boot=%u: this host's KVM allows at most %u vCPUs", c->cpus.boot_vcpus, max_cpus);
 		return -EINVAL;
 	}
+	/* Host nodes and huge pages are checked before anything is allocated. */
+	if ((ret = guest_mem_check_host(zones, n_zones, NULL)) < 0)
+		return ret;
 	if ((ret = kvm_create_vm(&vm->kvm)) < 0)
 		return ret;
 	/* The guest sees the host's physical address width (CPUID 0x80000008 passes through). */
-	if ((ret = guest_mem_create(&vm->mem, c->memory.size, vm->kvm.phys_bits)) < 0)
+	if ((ret = guest_mem_create_zones(&vm->mem, zones, n_zones, vm->kvm.phys_bits)) < 0)
 		return ret;
 	if ((ret = kvm_add_memory(&vm->kvm, &vm->mem)) < 0)
 		return ret;
@@ -361,7 +386,6 @@ int machine_run(const struct vm_config *c)
 	if (!m)
 		return 1;
 	m->vm.kvm.sys_fd = m->vm.kvm.vm_fd = -1;
-	m->vm.mem.fd = -1;
 	m->serial_fd = -1;
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGINT);
@@ -380,7 +404,7 @@ int machine_run(const struct vm_config *c)
 		return 1;
 	}
 	log_info("booting %s: %u vCPU%s, %llu MiB", c->payload.kernel, c->cpus.boot_vcpus,
-		 c->cpus.boot_vcpus > 1 ? "s" : "", (unsigned long long)(c->memory.size >> 20));
+		 c->cpus.boot_vcpus > 1 ? "s" : "", (unsigned long long)(m->vm.mem.total >> 20));
 	vcpus_start(&m->vm);
 	vcpus_join(&m->vm);
 
