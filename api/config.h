@@ -98,5 +98,12 @@ int config_check_memory(const struct vm_config *c, char *why, size_t n);
 const struct memory_zone_config *config_find_zone(const struct vm_config *c, const char *id);
 /* The guest NUMA node (index into c->numa) of vCPU v, or -1. */
 int config_vcpu_numa(const struct vm_config *c, unsigned v);
+/* The host node behind guest NUMA node index g: that of its first zone bound to one, or -1. */
+int config_numa_host_node(const struct vm_config *c, int g);
+/* The host nodes the VM's memory is bound to, in zone order, each once; `first` (the
+ * node that runs the API and the legacy devices) leads. Returns how many (≥ 1). */
+unsigned config_host_nodes(const struct vm_config *c, int first, int *nodes, unsigned max);
+/* The host node a disk's engine should be on: its numa_node's, else -1 (the first engine). */
+int config_disk_host_node(const struct vm_config *c, const struct disk_config *d);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,12 +36,45 @@ int config_vcpu_numa(const struct vm_config *c, unsigned v)
 	return -1;
 }
 
+
 static int numa_index(const struct vm_config *c, unsigned guest_id)
 {
 	for (unsigned i = 0; i < c->n_numa; i++)
 		if (c->numa[i].guest_numa_id == guest_id)
 			return (int)i;
 	return -1;
+}
+
+int config_numa_host_node(const struct vm_config *c, int g)
+{
+	if (g < 0 || (unsigned)g >= c->n_numa)
+		return -1;
+	for (unsigned k = 0; k < c->numa[g].n_zones; k++) {
+		const struct memory_zone_config *z = config_find_zone(c, c->numa[g].zones[k]);
+		if (z && z->host_numa_node != CONFIG_NO_NODE)
+			return z->host_numa_node;
+	}
+	return -1;
+}
+
+unsigned config_host_nodes(const struct vm_config *c, int first, int *nodes, unsigned max)
+{
+	unsigned n = 0;
+	nodes[n++] = first;
+	for (unsigned i = 0; i < c->memory.n_zones && n < max; i++) {
+		int node = c->memory.zones[i].host_numa_node;
+		bool seen = node == CONFIG_NO_NODE;
+		for (unsigned k = 0; k < n && !seen; k++)
+			seen = nodes[k] == node;
+		if (!seen)
+			nodes[n++] = node;
+	}
+	return n;
+}
+
+int config_disk_host_node(const struct vm_config *c, const struct disk_config *d)
+{
+	return d->numa_node == CONFIG_NO_NODE ? -1 : config_numa_host_node(c, numa_index(c, (unsigned)d->numa_node));
 }
 
 static int check_zones(const struct vm_config *c, char *why, size_t n)

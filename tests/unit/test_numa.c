@@ -73,6 +73,32 @@ static void test_options(void)
 	config_free(&c);
 }
 
+/* Which host node each guest node, disk and engine lands on. */
+static void test_node_mapping(void)
+{
+	struct vm_config c;
+	const char *args[] = { "--kernel", "k", "--cpus", "boot=3", "--memory", "size=0",
+			       "--memory-zone", "id=a,size=1G,host_numa_node=2", "--memory-zone", "id=b,size=1G",
+			       "--memory-zone", "id=c,size=1G,host_numa_node=3", "--memory-zone", "id=d,size=1G,host_numa_node=2",
+			       "--numa", "guest_numa_id=0,cpus=[0],memory_zones=[a,d]",
+			       "--numa", "guest_numa_id=5,cpus=[1],memory_zones=[b]",
+			       "--numa", "guest_numa_id=1,cpus=[2],memory_zones=[c]",
+			       "--disk", "path=/x,numa_node=1", "--disk", "path=/y,numa_node=5", "--disk", "path=/z", NULL };
+	CHECK_EQ(parse(&c, args), CLI_RUN);
+	CHECK_EQ(config_numa_host_node(&c, 0), 2);
+	CHECK_EQ(config_numa_host_node(&c, 1), -1); /* guest node 5: its zone is not bound */
+	CHECK_EQ(config_numa_host_node(&c, 2), 3);
+	int nodes[8];
+	CHECK_EQ(config_host_nodes(&c, 2, nodes, 8), 2);
+	CHECK(nodes[0] == 2 && nodes[1] == 3);
+	CHECK_EQ(config_host_nodes(&c, 0, nodes, 8), 3);
+	CHECK(nodes[0] == 0 && nodes[1] == 2 && nodes[2] == 3);
+	CHECK_EQ(config_disk_host_node(&c, &c.disks[0]), 3);
+	CHECK_EQ(config_disk_host_node(&c, &c.disks[1]), -1);
+	CHECK_EQ(config_disk_host_node(&c, &c.disks[2]), -1);
+	config_free(&c);
+}
+
 static void test_refused(void)
 {
 	static const char *const bad[][16] = {
@@ -236,6 +262,7 @@ int main(void)
 	}
 	RUN(test_options);
 	RUN(test_refused);
+	RUN(test_node_mapping);
 	RUN(test_zone_layout);
 	RUN(test_host_checks);
 	char cmd[300];
