@@ -1,6 +1,8 @@
 /* cli: see cli.h. */
 #include "cli.h"
 
+#include "cli_memory.h"
+
 #include "engine/log.h"
 #include "kvlist.h"
 #include "kvm/guest_mem.h"
@@ -20,6 +22,7 @@ void config_init(struct vm_config *c)
 	memset(c, 0, sizeof(*c));
 	c->cpus.boot_vcpus = 1;
 	c->memory.size = CONFIG_DEFAULT_MEMORY;
+	c->memory.shared = 1;
 	c->serial.mode = SERIAL_TTY;
 	c->tuning.engine_poll_ns = 200 * 1000;
 	c->tuning.vcpu_spin_ns = 100 * 1000;
@@ -41,6 +44,12 @@ void config_free(struct vm_config *c)
 		free(c->disks[i].id);
 		free(c->disks[i].serial);
 	}
+	for (unsigned i = 0; i < c->memory.n_zones; i++)
+		free(c->memory.zones[i].id);
+	for (unsigned i = 0; i < c->n_numa; i++)
+		for (unsigned k = 0; k < c->numa[i].n_zones; k++)
+			free(c->numa[i].zones[k]);
+	free(c->cpus.affinity);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -51,12 +60,21 @@ void cli_usage(FILE *f)
 		"  --kernel PATH            kernel: a bzImage, or an ELF with a PVH entry note\n"
 		"  --initramfs PATH         initramfs handed to the kernel\n"
 		"  --cmdline STRING         kernel command line\n"
-		"  --cpus boot=N            vCPUs (1..%d, and no more than KVM allows)\n"
-		"  --memory size=SIZE       guest RAM, e.g. 512M, 4G (default 512M)\n"
+		"  --cpus boot=N[,max=N][,affinity=[VCPU@[HOSTCPUS],...]]\n"
+		"                           vCPUs (1..%d, and no more than KVM allows); affinity pins vCPU threads\n"
+		"  --memory size=SIZE[,hugepages=on][,hugepage_size=2M|1G][,shared=on|off][,prefault=on]\n"
+		"                           guest RAM, e.g. 512M, 4G (default 512M); size=0 with --memory-zone.\n"
+		"                           shared=on (default): a memfd; off: private anonymous memory\n"
+		"  --memory-zone id=NAME,size=SIZE[,host_numa_node=N][,hugepages=on][,hugepage_size=2M|1G]\n"
+		"              [,prefault=on][,shared=on|off]\n"
+		"                           a piece of guest RAM with its own backing, bound to a host node (repeatable)\n"
+		"  --numa guest_numa_id=N,cpus=[VCPUS],memory_zones=[NAMES][,distances=[NODE@DIST,...]]\n"
+		"                           a guest NUMA node (repeatable); every vCPU and zone in exactly one node\n"
 		"  --disk path=FILE[,readonly=on][,direct=on|off][,num_queues=N][,queue_size=N][,serial=ID][,id=NAME]\n"
-		"         [,transport=pci|mmio]\n"
+		"         [,transport=pci|mmio][,numa_node=N]\n"
 		"                           a virtio-blk disk (repeatable); O_DIRECT and one queue per vCPU\n"
-		"                           by default, queue_size 256; over PCI unless transport or --platform says mmio\n"
+		"                           by default, queue_size 256; over PCI unless transport or --platform says mmio;\n"
+		"                           numa_node: the guest NUMA node it belongs to (its host node's engine serves it)\n"
 		"  --platform virtio_transport=pci|mmio\n"
 		"                           the default transport of virtio devices (default pci); virtio-mmio devices\n"
 		"                           are in the DSDT and appended to the command line as virtio_mmio.device=\n"
@@ -130,18 +148,9 @@ static int cpus_item(void *ctx, const char *key, const char *value)
 			c->cpus.max_vcpus = (unsigned)n;
 		return 0;
 	}
-	return bad("--cpus", "unknown option '%s' (known: boot, max)", key);
-}
-
-static int memory_item(void *ctx, const char *key, const char *value)
-{
-	struct vm_config *c = ctx;
-	if (!strcmp(key, "size")) {
-		if (parse_size(value, &c->memory.size) || c->memory.size == 0)
-			return bad("--memory", "size='%s' is not a size greater than zero (e.g. 512M, 4G)", value);
-		return 0;
-	}
-	return bad("--memory", "unknown option '%s' (known: size)", key);
+	if (!strcmp(key, "affinity"))
+		return cli_affinity(value, c);
+	return bad("--cpus", "unknown option '%s' (known: boot, max, affinity)", key);
 }
 
 static int serial_item(void *ctx, const char *key, const char *value)
@@ -221,12 +230,16 @@ static int disk_item(void *ctx, const char *key, const char *value)
 		if (parse_uint(value, 1024, &n) || n < 2 || (n & (n - 1)))
 			return bad("--disk", "queue_size='%s' must be a power of two from 2 to 1024", value);
 		d->queue_size = (unsigned)n;
+	} else if (!strcmp(key, "numa_node")) {
+		if (parse_uint(value, CONFIG_MAX_NUMA_NODES * 16, &n))
+			return bad("--disk", "numa_node='%s' must be a guest NUMA node id", value);
+		d->numa_node = (int)n;
 	} else if (!strcmp(key, "path") || !strcmp(key, "id") || !strcmp(key, "serial")) {
 		fprintf(stderr, "ringvisor: error: --disk %s='%s': %s\n", key, value ? value : "",
 			!strcmp(key, "serial") ? "at most 20 characters" : !strcmp(key, "id") ? "1 to 23 characters" : "empty");
 		return -EINVAL;
 	} else {
-		return bad("--disk", "unknown option '%s' (known: path, readonly, direct, num_queues, queue_size, serial, id, transport)", key);
+		return bad("--disk", "unknown option '%s' (known: path, readonly, direct, num_queues, queue_size, serial, id, transport, numa_node)", key);
 	}
 	return 0;
 }
@@ -274,7 +287,7 @@ static int engine_item(void *ctx, const char *key, const char *value)
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 {
 	enum { O_KERNEL = 256, O_INITRAMFS, O_CMDLINE, O_CPUS, O_MEMORY, O_SERIAL, O_ENGINE, O_LOG, O_DISK, O_API, O_PLATFORM,
-	       O_DUMP_ACPI };
+	       O_DUMP_ACPI, O_MEMORY_ZONE, O_NUMA };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initramfs", required_argument, NULL, O_INITRAMFS },
@@ -283,6 +296,8 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 		{ "memory", required_argument, NULL, O_MEMORY },
 		{ "serial", required_argument, NULL, O_SERIAL },
 		{ "disk", required_argument, NULL, O_DISK },
+		{ "memory-zone", required_argument, NULL, O_MEMORY_ZONE },
+		{ "numa", required_argument, NULL, O_NUMA },
 		{ "engine", required_argument, NULL, O_ENGINE },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "api-socket", required_argument, NULL, O_API },
@@ -306,7 +321,9 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 		case O_INITRAMFS: set_str(&c->payload.initramfs, optarg); break;
 		case O_CMDLINE: set_str(&c->payload.cmdline, optarg); break;
 		case O_CPUS: ret = kvlist_parse(optarg, cpus_item, c); break;
-		case O_MEMORY: ret = kvlist_parse(optarg, memory_item, c); break;
+		case O_MEMORY: ret = kvlist_parse(optarg, cli_memory_item, c); break;
+		case O_MEMORY_ZONE: ret = cli_memory_zone(optarg, c); break;
+		case O_NUMA: ret = cli_numa(optarg, c); break;
 		case O_SERIAL: ret = kvlist_parse(optarg, serial_item, c); break;
 		case O_ENGINE: ret = kvlist_parse(optarg, engine_item, c); break;
 		case O_API:
@@ -328,6 +345,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 			}
 			struct disk_config *d = &c->disks[c->n_disks++];
 			d->direct = 1;
+			d->numa_node = CONFIG_NO_NODE;
 			ret = kvlist_parse(optarg, disk_item, d);
 			if (!ret && !d->path) {
 				fprintf(stderr, "ringvisor: error: --disk %s: path=FILE is required\n", optarg);
@@ -383,5 +401,14 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 	}
 	if (!c->cpus.max_vcpus)
 		c->cpus.max_vcpus = c->cpus.boot_vcpus;
+	char why[160];
+	if (config_check_memory(c, why, sizeof(why))) {
+		fprintf(stderr, "ringvisor: error: %s\n", why);
+		return CLI_ERROR;
+	}
 	return CLI_RUN;
 }
+
+int cli_error(const char *flag, const char *fmt, const char *arg) { return bad(flag, fmt, arg); }
+int cli_on_off(const char *flag, const char *key, const char *value, int *out) { return on_off(flag, key, value, out); }
+int cli_uint(const char *s, unsigned long long max, unsigned long long *out) { return parse_uint(s, max, out); }

@@ -140,12 +140,37 @@ static int readable(struct jctx *j, const char *field, const char *path, bool wr
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define TRY(x) do { int r_ = (x); if (r_ < 0) return r_; } while (0)
 
+/* An array of integers 0..max into a CPU set and/or a vCPU bitmap. */
+static int uint_list(struct jctx *j, const cJSON *o, const char *where, const char *name, unsigned max, cpu_set_t *set,
+		     uint64_t *bits, unsigned nbits)
+{
+	const cJSON *a = member(o, name), *it;
+	if (set)
+		CPU_ZERO(set);
+	if (!a)
+		return 1;
+	if (!cJSON_IsArray(a))
+		return fail(j, "%s.%s: must be an array of integers", where, name);
+	cJSON_ArrayForEach(it, a) {
+		double d = cJSON_IsNumber(it) ? it->valuedouble : -1;
+		if (d != floor(d) || d < 0 || d > max || (bits && d >= nbits))
+			return fail(j, "%s.%s: %s is not an integer from 0 to %u", where, name,
+				    cJSON_IsNumber(it) ? "a value" : "an item", max);
+		unsigned v = (unsigned)d;
+		if (set)
+			CPU_SET(v, set);
+		if (bits)
+			bits[v / 64] |= 1ull << (v % 64);
+	}
+	return 0;
+}
+
 static int parse_cpus(struct jctx *j, const cJSON *o, struct vm_config *c)
 {
 	static const struct field f[] = {
 		{ "boot_vcpus", P_USE }, { "max_vcpus", P_USE }, { "topology", P_REJECT },
 		{ "kvm_hyperv", P_FALSE_ONLY }, { "max_phys_bits", P_REJECT }, { "nested", P_IGNORE },
-		{ "affinity", P_EMPTY_ONLY }, { "features", P_IGNORE }, { "core_scheduling", P_IGNORE },
+		{ "affinity", P_USE }, { "features", P_IGNORE }, { "core_scheduling", P_IGNORE },
 	};
 	uint64_t n;
 	int r;
@@ -159,6 +184,41 @@ static int parse_cpus(struct jctx *j, const cJSON *o, struct vm_config *c)
 	c->cpus.max_vcpus = r ? c->cpus.boot_vcpus : (unsigned)n;
 	if (c->cpus.max_vcpus < c->cpus.boot_vcpus)
 		return fail(j, "cpus.max_vcpus: %u is below boot_vcpus %u", c->cpus.max_vcpus, c->cpus.boot_vcpus);
+	const cJSON *a = member(o, "affinity"), *it;
+	if (a && !cJSON_IsArray(a))
+		return fail(j, "cpus.affinity: must be an array of {vcpu, host_cpus}");
+	unsigned i = 0;
+	cJSON_ArrayForEach(it, a) {
+		static const struct field af[] = { { "vcpu", P_USE }, { "host_cpus", P_USE } };
+		char where[40];
+		struct cpu_affinity_config ca = { 0 };
+		snprintf(where, sizeof(where), "cpus.affinity[%u]", i++);
+		TRY(check_fields(j, it, where, af, N(af)));
+		if ((r = get_uint(j, it, where, "vcpu", 0, CONFIG_MAX_VCPUS - 1, &n)) != 0)
+			return r < 0 ? r : fail(j, "%s.vcpu: required", where);
+		ca.vcpu = (unsigned)n;
+		TRY(uint_list(j, it, where, "host_cpus", CPU_SETSIZE - 1, &ca.host_cpus, NULL, 0));
+		if (!CPU_COUNT(&ca.host_cpus))
+			return fail(j, "%s.host_cpus: required, a non-empty list of host CPUs", where);
+		struct cpu_affinity_config *g = realloc(c->cpus.affinity, (c->cpus.n_affinity + 1) * sizeof(*g));
+		if (!g)
+			return fail(j, "out of memory");
+		c->cpus.affinity = g;
+		g[c->cpus.n_affinity++] = ca;
+	}
+	return 0;
+}
+
+static int hugepage_size(struct jctx *j, const cJSON *o, const char *where, uint64_t *out)
+{
+	uint64_t n;
+	int r = get_uint(j, o, where, "hugepage_size", 0, 1ull << 30, &n);
+	if (r)
+		return r < 0 ? r : 0;
+	if (n != 2ull << 20 && n != 1ull << 30)
+		return fail(j, "%s.hugepage_size: %llu must be 2097152 (2 MiB) or 1073741824 (1 GiB)", where,
+			    (unsigned long long)n);
+	*out = n;
 	return 0;
 }
 
@@ -166,20 +226,103 @@ static int parse_memory(struct jctx *j, const cJSON *o, struct vm_config *c)
 {
 	static const struct field f[] = {
 		{ "size", P_USE }, { "hotplug_size", P_ZERO_ONLY }, { "hotplugged_size", P_ZERO_ONLY },
-		{ "mergeable", P_FALSE_ONLY }, { "hotplug_method", P_IGNORE }, { "shared", P_IGNORE },
-		{ "hugepages", P_FALSE_ONLY }, { "hugepage_size", P_REJECT }, { "prefault", P_FALSE_ONLY },
-		{ "reserve", P_FALSE_ONLY }, { "thp", P_IGNORE }, { "zones", P_EMPTY_ONLY },
+		{ "mergeable", P_FALSE_ONLY }, { "hotplug_method", P_IGNORE }, { "shared", P_USE },
+		{ "hugepages", P_USE }, { "hugepage_size", P_USE }, { "prefault", P_USE },
+		{ "reserve", P_FALSE_ONLY }, { "thp", P_IGNORE }, { "zones", P_USE },
 	};
 	uint64_t n;
 	int r;
 	TRY(check_fields(j, o, "memory", f, N(f)));
-	if ((r = get_uint(j, o, "memory", "size", 1, MAX_MEMORY, &n)) < 0)
+	if ((r = get_uint(j, o, "memory", "size", 0, MAX_MEMORY, &n)) < 0)
 		return r;
 	if (r)
-		return fail(j, "memory.size: required (bytes)");
+		return fail(j, "memory.size: required (bytes; 0 when zones describe the RAM)");
 	if (n & 4095)
 		return fail(j, "memory.size: %llu is not a multiple of 4096", (unsigned long long)n);
 	c->memory.size = n;
+	TRY(get_bool(j, o, "memory", "shared", &c->memory.shared));
+	TRY(get_bool(j, o, "memory", "hugepages", &c->memory.hugepages));
+	TRY(get_bool(j, o, "memory", "prefault", &c->memory.prefault));
+	TRY(hugepage_size(j, o, "memory", &c->memory.hugepage_size));
+	const cJSON *zs = member(o, "zones"), *it;
+	if (zs && !cJSON_IsArray(zs))
+		return fail(j, "memory.zones: must be an array");
+	if (cJSON_GetArraySize(zs) > CONFIG_MAX_ZONES)
+		return fail(j, "memory.zones: at most %d zones", CONFIG_MAX_ZONES);
+	cJSON_ArrayForEach(it, zs) {
+		static const struct field zf[] = {
+			{ "id", P_USE }, { "size", P_USE }, { "file", P_REJECT }, { "shared", P_USE }, { "hugepages", P_USE },
+			{ "hugepage_size", P_USE }, { "host_numa_node", P_USE }, { "hotplug_size", P_ZERO_ONLY },
+			{ "hotplugged_size", P_ZERO_ONLY }, { "prefault", P_USE }, { "mergeable", P_FALSE_ONLY },
+		};
+		char where[40];
+		struct memory_zone_config *z = &c->memory.zones[c->memory.n_zones];
+		snprintf(where, sizeof(where), "memory.zones[%u]", c->memory.n_zones++);
+		z->host_numa_node = CONFIG_NO_NODE;
+		z->shared = 1;
+		TRY(check_fields(j, it, where, zf, N(zf)));
+		if ((r = get_str(j, it, where, "id", 31, &z->id)) != 0)
+			return r < 0 ? r : fail(j, "%s.id: required", where);
+		if ((r = get_uint(j, it, where, "size", 4096, MAX_MEMORY, &z->size)) != 0)
+			return r < 0 ? r : fail(j, "%s.size: required (bytes)", where);
+		if ((r = get_uint(j, it, where, "host_numa_node", 0, 63, &n)) < 0)
+			return r;
+		if (!r)
+			z->host_numa_node = (int)n;
+		TRY(get_bool(j, it, where, "shared", &z->shared));
+		TRY(get_bool(j, it, where, "hugepages", &z->hugepages));
+		TRY(get_bool(j, it, where, "prefault", &z->prefault));
+		TRY(hugepage_size(j, it, where, &z->hugepage_size));
+	}
+	return 0;
+}
+
+static int parse_numa(struct jctx *j, const cJSON *a, struct vm_config *c)
+{
+	static const struct field f[] = {
+		{ "guest_numa_id", P_USE }, { "cpus", P_USE }, { "distances", P_USE }, { "memory_zones", P_USE },
+		{ "sgx_epc_sections", P_EMPTY_ONLY }, { "pci_segments", P_EMPTY_ONLY },
+	};
+	const cJSON *it, *x;
+	if (!cJSON_IsArray(a))
+		return fail(j, "numa: must be an array");
+	if (cJSON_GetArraySize(a) > CONFIG_MAX_NUMA_NODES)
+		return fail(j, "numa: at most %d guest NUMA nodes", CONFIG_MAX_NUMA_NODES);
+	cJSON_ArrayForEach(it, a) {
+		char where[32];
+		uint64_t n;
+		int r;
+		struct numa_node_config *nn = &c->numa[c->n_numa];
+		snprintf(where, sizeof(where), "numa[%u]", c->n_numa++);
+		TRY(check_fields(j, it, where, f, N(f)));
+		if ((r = get_uint(j, it, where, "guest_numa_id", 0, 255, &n)) != 0)
+			return r < 0 ? r : fail(j, "%s.guest_numa_id: required", where);
+		nn->guest_numa_id = (unsigned)n;
+		TRY(uint_list(j, it, where, "cpus", CONFIG_MAX_VCPUS - 1, NULL, nn->cpus, CONFIG_MAX_VCPUS));
+		const cJSON *zs = member(it, "memory_zones");
+		if (zs && !cJSON_IsArray(zs))
+			return fail(j, "%s.memory_zones: must be an array of zone ids", where);
+		cJSON_ArrayForEach(x, zs) {
+			if (!cJSON_IsString(x) || nn->n_zones == CONFIG_MAX_ZONES)
+				return fail(j, "%s.memory_zones: must be at most %d zone ids (strings)", where, CONFIG_MAX_ZONES);
+			nn->zones[nn->n_zones++] = strdup(x->valuestring);
+		}
+		const cJSON *ds = member(it, "distances");
+		if (ds && !cJSON_IsArray(ds))
+			return fail(j, "%s.distances: must be an array of {destination, distance}", where);
+		cJSON_ArrayForEach(x, ds) {
+			static const struct field df[] = { { "destination", P_USE }, { "distance", P_USE } };
+			uint64_t dest, dist;
+			if (nn->n_distances == CONFIG_MAX_NUMA_NODES)
+				return fail(j, "%s.distances: at most %d entries", where, CONFIG_MAX_NUMA_NODES);
+			TRY(check_fields(j, x, where, df, N(df)));
+			if ((r = get_uint(j, x, where, "destination", 0, 255, &dest)) != 0 ||
+			    (r = get_uint(j, x, where, "distance", 0, 255, &dist)) != 0)
+				return r < 0 ? r : fail(j, "%s.distances: each needs destination and distance", where);
+			nn->distances[nn->n_distances].dest = (unsigned)dest;
+			nn->distances[nn->n_distances++].distance = (unsigned)dist;
+		}
+	}
 	return 0;
 }
 
@@ -219,6 +362,8 @@ static int parse_disk(struct jctx *j, const cJSON *o, struct disk_config *d, uns
 		{ "rate_limiter_config", P_REJECT }, { "pci_segment", P_ZERO_ONLY }, { "pci_device_id", P_REJECT },
 		{ "rate_limit_group", P_REJECT }, { "queue_affinity", P_EMPTY_ONLY }, { "backing_files", P_FALSE_ONLY },
 		{ "sparse", P_IGNORE }, { "image_type", P_USE }, { "lock_granularity", P_IGNORE },
+		/* ringvisor's own: the guest NUMA node the disk belongs to, and its transport */
+		{ "numa_node", P_USE }, { "transport", P_USE },
 	};
 	char where[32];
 	uint64_t n;
@@ -247,6 +392,15 @@ static int parse_disk(struct jctx *j, const cJSON *o, struct disk_config *d, uns
 		return fail(j, "%s.serial: must be a string of at most 20 characters", where);
 	if (s)
 		d->serial = strdup(s->valuestring);
+	if ((r = get_uint(j, o, where, "numa_node", 0, 255, &n)) < 0)
+		return r;
+	if (!r)
+		d->numa_node = (int)n;
+	const cJSON *tr = member(o, "transport");
+	if (tr && (!cJSON_IsString(tr) || (strcmp(tr->valuestring, "Pci") && strcmp(tr->valuestring, "Mmio"))))
+		return fail(j, "%s.transport: must be \"Pci\" or \"Mmio\"", where);
+	if (tr)
+		d->transport = !strcmp(tr->valuestring, "Mmio") ? TRANSPORT_MMIO : TRANSPORT_PCI;
 	const cJSON *t = member(o, "image_type");
 	if (t && (!cJSON_IsString(t) || strcmp(t->valuestring, "Raw")))
 		return fail(j, "%s.image_type: only \"Raw\" is supported", where);
@@ -265,6 +419,7 @@ static int parse_disks(struct jctx *j, const cJSON *a, struct vm_config *c)
 	cJSON_ArrayForEach(it, a) {
 		struct disk_config *d = &c->disks[c->n_disks];
 		d->direct = 1;
+		d->numa_node = CONFIG_NO_NODE;
 		c->n_disks++;
 		TRY(parse_disk(j, it, d, c->n_disks - 1));
 		if (!d->id) {
@@ -331,7 +486,7 @@ int config_from_json(const char *text, size_t len, struct vm_config *c, char *er
 		{ "rate_limit_groups", P_EMPTY_ONLY }, { "balloon", P_REJECT }, { "fs", P_EMPTY_ONLY },
 		{ "generic_vhost_user", P_EMPTY_ONLY }, { "pmem", P_EMPTY_ONLY }, { "debug_console", P_IGNORE },
 		{ "devices", P_EMPTY_ONLY }, { "user_devices", P_EMPTY_ONLY }, { "vdpa", P_EMPTY_ONLY },
-		{ "vsock", P_REJECT }, { "numa", P_EMPTY_ONLY }, { "iommu", P_FALSE_ONLY }, { "watchdog", P_FALSE_ONLY },
+		{ "vsock", P_REJECT }, { "numa", P_USE }, { "iommu", P_FALSE_ONLY }, { "watchdog", P_FALSE_ONLY },
 		{ "rtc", P_IGNORE }, { "pvpanic", P_FALSE_ONLY }, { "pci_segments", P_EMPTY_ONLY }, { "platform", P_IGNORE },
 		{ "tpm", P_REJECT }, { "landlock_enable", P_FALSE_ONLY }, { "landlock_rules", P_EMPTY_ONLY },
 		{ "sgx_epc", P_EMPTY_ONLY }, { "preserved_fds", P_EMPTY_ONLY },
@@ -363,6 +518,10 @@ int config_from_json(const char *text, size_t len, struct vm_config *c, char *er
 		ret = parse_serial(&j, v, c);
 	if (!ret && (v = member(root, "console")))
 		ret = parse_console(&j, v);
+	if (!ret && (v = member(root, "numa")))
+		ret = parse_numa(&j, v, c);
+	if (!ret)
+		ret = config_check_memory(c, err, errlen);
 	cJSON_Delete(root);
 	return ret;
 }
@@ -376,10 +535,41 @@ cJSON *config_to_json(const struct vm_config *c)
 	x = cJSON_AddObjectToObject(o, "cpus");
 	cJSON_AddNumberToObject(x, "boot_vcpus", c->cpus.boot_vcpus);
 	cJSON_AddNumberToObject(x, "max_vcpus", c->cpus.max_vcpus ? c->cpus.max_vcpus : c->cpus.boot_vcpus);
+	if (c->cpus.n_affinity) {
+		cJSON *as = cJSON_AddArrayToObject(x, "affinity");
+		for (unsigned i = 0; i < c->cpus.n_affinity; i++) {
+			cJSON *aj = cJSON_CreateObject(), *hc = cJSON_AddArrayToObject(aj, "host_cpus");
+			cJSON_AddNumberToObject(aj, "vcpu", c->cpus.affinity[i].vcpu);
+			for (int k = 0; k < CPU_SETSIZE; k++)
+				if (CPU_ISSET(k, &c->cpus.affinity[i].host_cpus))
+					cJSON_AddItemToArray(hc, cJSON_CreateNumber(k));
+			cJSON_AddItemToArray(as, aj);
+		}
+	}
 	x = cJSON_AddObjectToObject(o, "memory");
 	cJSON_AddNumberToObject(x, "size", (double)c->memory.size);
-	cJSON_AddBoolToObject(x, "hugepages", 0);
-	cJSON_AddBoolToObject(x, "shared", 1); /* memfd-backed */
+	cJSON_AddBoolToObject(x, "hugepages", c->memory.hugepages);
+	if (c->memory.hugepage_size)
+		cJSON_AddNumberToObject(x, "hugepage_size", (double)c->memory.hugepage_size);
+	cJSON_AddBoolToObject(x, "shared", c->memory.shared);
+	cJSON_AddBoolToObject(x, "prefault", c->memory.prefault);
+	if (c->memory.n_zones) {
+		cJSON *zs = cJSON_AddArrayToObject(x, "zones");
+		for (unsigned i = 0; i < c->memory.n_zones; i++) {
+			const struct memory_zone_config *z = &c->memory.zones[i];
+			cJSON *zj = cJSON_CreateObject();
+			cJSON_AddStringToObject(zj, "id", z->id);
+			cJSON_AddNumberToObject(zj, "size", (double)z->size);
+			if (z->host_numa_node != CONFIG_NO_NODE)
+				cJSON_AddNumberToObject(zj, "host_numa_node", z->host_numa_node);
+			cJSON_AddBoolToObject(zj, "hugepages", z->hugepages);
+			if (z->hugepage_size)
+				cJSON_AddNumberToObject(zj, "hugepage_size", (double)z->hugepage_size);
+			cJSON_AddBoolToObject(zj, "shared", z->shared);
+			cJSON_AddBoolToObject(zj, "prefault", z->prefault);
+			cJSON_AddItemToArray(zs, zj);
+		}
+	}
 	x = cJSON_AddObjectToObject(o, "payload");
 	if (c->payload.kernel)
 		cJSON_AddStringToObject(x, "kernel", c->payload.kernel);
@@ -400,6 +590,10 @@ cJSON *config_to_json(const struct vm_config *c)
 			cJSON_AddStringToObject(dj, "id", d->id);
 		if (d->serial)
 			cJSON_AddStringToObject(dj, "serial", d->serial);
+		if (d->numa_node != CONFIG_NO_NODE)
+			cJSON_AddNumberToObject(dj, "numa_node", d->numa_node);
+		if (d->transport)
+			cJSON_AddStringToObject(dj, "transport", d->transport == TRANSPORT_MMIO ? "Mmio" : "Pci");
 		cJSON_AddItemToArray(x, dj);
 	}
 	x = cJSON_AddObjectToObject(o, "serial");
@@ -409,5 +603,28 @@ cJSON *config_to_json(const struct vm_config *c)
 	x = cJSON_AddObjectToObject(o, "console");
 	cJSON_AddStringToObject(x, "mode", "Off");
 	cJSON_AddArrayToObject(o, "net");
+	if (c->n_numa) {
+		cJSON *ns = cJSON_AddArrayToObject(o, "numa");
+		for (unsigned i = 0; i < c->n_numa; i++) {
+			const struct numa_node_config *nn = &c->numa[i];
+			cJSON *nj = cJSON_CreateObject(), *cp, *zs, *ds;
+			cJSON_AddNumberToObject(nj, "guest_numa_id", nn->guest_numa_id);
+			cp = cJSON_AddArrayToObject(nj, "cpus");
+			for (unsigned v = 0; v < CONFIG_MAX_VCPUS; v++)
+				if (nn->cpus[v / 64] & (1ull << (v % 64)))
+					cJSON_AddItemToArray(cp, cJSON_CreateNumber(v));
+			ds = cJSON_AddArrayToObject(nj, "distances");
+			for (unsigned k = 0; k < nn->n_distances; k++) {
+				cJSON *dj = cJSON_CreateObject();
+				cJSON_AddNumberToObject(dj, "destination", nn->distances[k].dest);
+				cJSON_AddNumberToObject(dj, "distance", nn->distances[k].distance);
+				cJSON_AddItemToArray(ds, dj);
+			}
+			zs = cJSON_AddArrayToObject(nj, "memory_zones");
+			for (unsigned k = 0; k < nn->n_zones; k++)
+				cJSON_AddItemToArray(zs, cJSON_CreateString(nn->zones[k]));
+			cJSON_AddItemToArray(ns, nj);
+		}
+	}
 	return o;
 }

@@ -89,3 +89,29 @@ int topology_find(const struct host_topology *t, int node_id)
 			return i;
 	return -1;
 }
+
+int topology_free_hugepages(const char *root, int node, unsigned long long page_size, unsigned long long *free_pages)
+{
+	char path[512];
+	if (node < 0 && !root)
+		snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB/free_hugepages", page_size >> 10);
+	else if (node < 0) {
+		/* A recorded topology: the host's total is the sum over its nodes. */
+		struct host_topology t;
+		unsigned long long sum = 0, n;
+		int ret = topology_load(&t, root);
+		for (int i = 0; !ret && i < t.n_nodes; i++)
+			if (!(ret = topology_free_hugepages(root, t.node_id[i], page_size, &n)))
+				sum += n;
+		*free_pages = sum;
+		return ret;
+	} else
+		snprintf(path, sizeof(path), "%s/node%d/hugepages/hugepages-%llukB/free_hugepages",
+			 root ? root : "/sys/devices/system/node", node, page_size >> 10);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	int ok = fscanf(f, "%llu", free_pages) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}

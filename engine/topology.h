@@ -17,6 +17,9 @@ struct host_topology {
 int topology_load(struct host_topology *t, const char *root);
 /* Index into t of node id, or -1. */
 int topology_find(const struct host_topology *t, int node_id);
+/* Free huge pages of page_size bytes on host node `node` (root as for topology_load), or
+ * on the whole host when node < 0. Returns 0 or -errno (e.g. -ENOENT: no such page size). */
+int topology_free_hugepages(const char *root, int node, unsigned long long page_size, unsigned long long *free_pages);
 /* Parse a Linux cpulist ("0-3,8,10-11"). Returns 0 or -EINVAL. */
 int topology_parse_cpulist(const char *s, cpu_set_t *set);
 

@@ -63,7 +63,7 @@ int boot_load_initramfs(const struct guest_mem *m, const char *path, uint64_t no
 	int ret = boot_file_read(path, "initramfs", &rd);
 	if (ret < 0)
 		return ret;
-	uint64_t low_end = m->regions[0].size;
+	uint64_t low_end = guest_mem_low_end(m);
 	uint64_t top = low_end < limit ? low_end : limit;
 	uint64_t at = rd.size <= top ? (top - rd.size) & ~0xfffull : 0;
 	if (rd.size > top || at < not_below) {

@@ -1,13 +1,19 @@
-/* guest_mem: memfd-backed guest RAM. See guest_mem.h. */
+/* guest_mem: guest RAM zones. See guest_mem.h. */
 #include "guest_mem.h"
 
 #include "engine/log.h"
+#include "engine/topology.h"
 #include "layout.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <numaif.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/memfd.h>
+#include <linux/mman.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -43,62 +49,262 @@ int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-int guest_mem_create(struct guest_mem *m, uint64_t size, unsigned max_gpa_bits)
+static uint64_t zone_page(const struct guest_zone_spec *z)
 {
-	uint64_t low, high;
+	return z->hugepage_size ? z->hugepage_size : 4096;
+}
+
+int guest_mem_check_host(const struct guest_zone_spec *z, unsigned n, const char *topo_root)
+{
+	struct host_topology topo;
+	int ret = topology_load(&topo, topo_root);
+	if (ret < 0) {
+		log_error("cannot read the host's NUMA topology: %s", strerror(-ret));
+		return ret;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (z[i].host_node >= 0 && topology_find(&topo, z[i].host_node) < 0) {
+			log_error("memory zone %s: host_numa_node=%d: this host has no such NUMA node (it has %d node%s)", z[i].id,
+				  z[i].host_node, topo.n_nodes, topo.n_nodes > 1 ? "s" : "");
+			return -ENODEV;
+		}
+		if (!z[i].hugepage_size)
+			continue;
+		/* Sum what every zone of the same node and page size needs, once per group. */
+		unsigned long long need = 0, free_pages = 0;
+		bool first = true;
+		for (unsigned k = 0; k < n; k++) {
+			if (z[k].hugepage_size != z[i].hugepage_size || z[k].host_node != z[i].host_node)
+				continue;
+			first = first && k >= i;
+			need += z[k].size / z[k].hugepage_size;
+		}
+		if (!first)
+			continue;
+		ret = topology_free_hugepages(topo_root, z[i].host_node, z[i].hugepage_size, &free_pages);
+		if (ret == -ENOENT) {
+			log_error("memory zone %s: this host has no %llu KiB huge pages", z[i].id,
+				  (unsigned long long)(z[i].hugepage_size >> 10));
+			return -EINVAL;
+		}
+		if (ret < 0) {
+			log_error("memory zone %s: cannot read the free huge page count: %s", z[i].id, strerror(-ret));
+			return ret;
+		}
+		if (free_pages < need) {
+			char where[48] = "on this host";
+			if (z[i].host_node >= 0)
+				snprintf(where, sizeof(where), "on host node %d", z[i].host_node);
+			log_error("memory zone %s: needs %llu free %llu KiB huge pages %s, there are %llu (reserve more in "
+				  "/sys/kernel/mm/hugepages or /sys/devices/system/node/nodeN/hugepages)", z[i].id, need,
+				  (unsigned long long)(z[i].hugepage_size >> 10), where, free_pages);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+struct prefault_part {
+	pthread_t thread;
+	uint8_t *start;
+	uint64_t len, page;
+	int err;
+};
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static void *prefault_part(void *arg)
+{
+	struct prefault_part *p = arg;
+	if (madvise(p->start, p->len, MADV_POPULATE_WRITE) == 0)
+		return NULL;
+	if (errno != EINVAL) {
+		p->err = errno;
+		return NULL;
+	}
+	/* Kernels before 5.14: touch one byte per page (the memory is new, so zero). */
+	for (uint64_t off = 0; off < p->len; off += p->page)
+		((volatile uint8_t *)p->start)[off] = 0;
+	return NULL;
+}
+
+/* Populate the zone from several threads: faulting in a large zone one page at a time is
+ * the slow part of starting a big guest. */
+static int prefault_zone(struct guest_zone *z)
+{
+	enum { MAX_THREADS = 8 };
+	struct prefault_part parts[MAX_THREADS];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t pages = z->size / z->page_size;
+	unsigned n = cpus > 0 && cpus < MAX_THREADS ? (unsigned)cpus : MAX_THREADS;
+	if (pages < n)
+		n = (unsigned)pages;
+	uint64_t per = (pages + n - 1) / n * z->page_size;
+	unsigned started = 0;
+	int err = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t off = i * per;
+		if (off >= z->size)
+			break;
+		parts[i] = (struct prefault_part){ .start = z->base + off, .len = z->size - off < per ? z->size - off : per,
+						   .page = z->page_size };
+		if (pthread_create(&parts[i].thread, NULL, prefault_part, &parts[i])) {
+			prefault_part(&parts[i]);
+			parts[i].thread = 0;
+		}
+		started = i + 1;
+	}
+	for (unsigned i = 0; i < started; i++) {
+		if (parts[i].thread)
+			pthread_join(parts[i].thread, NULL);
+		if (parts[i].err && !err)
+			err = parts[i].err;
+	}
+	if (err) {
+		log_error("memory zone %s: cannot prefault %llu MiB: %s", z->id, (unsigned long long)(z->size >> 20),
+			  strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+static int zone_create(struct guest_zone *z, const struct guest_zone_spec *s)
+{
+	memset(z, 0, sizeof(*z));
+	z->fd = -1;
+	snprintf(z->id, sizeof(z->id), "%s", s->id ? s->id : "mem0");
+	z->size = s->size;
+	z->page_size = zone_page(s);
+	z->host_node = s->host_node;
+	int mflags = MAP_NORESERVE;
+	if (s->shared) {
+		unsigned fl = MFD_CLOEXEC;
+		if (s->hugepage_size)
+			fl |= MFD_HUGETLB | (s->hugepage_size == GiB ? MFD_HUGE_1GB : MFD_HUGE_2MB);
+		char name[48];
+		snprintf(name, sizeof(name), "ringvisor-ram-%s", z->id);
+		if ((z->fd = memfd_create(name, fl)) < 0) {
+			int err = errno;
+			log_error("memory zone %s: cannot create its memfd%s: %s", z->id, s->hugepage_size ? " on huge pages" : "",
+				  strerror(err));
+			return -err;
+		}
+		if (ftruncate(z->fd, (off_t)z->size) < 0) {
+			int err = errno;
+			log_error("memory zone %s: cannot size it to %llu MiB: %s", z->id, (unsigned long long)(z->size >> 20),
+				  strerror(err));
+			return -err;
+		}
+		mflags |= MAP_SHARED;
+	} else {
+		mflags |= MAP_PRIVATE | MAP_ANONYMOUS;
+		if (s->hugepage_size)
+			mflags |= MAP_HUGETLB | (s->hugepage_size == GiB ? MAP_HUGE_1GB : MAP_HUGE_2MB);
+	}
+	/* Huge pages are reserved when mapped, so a shortfall fails here rather than as a
+	 * SIGBUS when the guest first touches the page. */
+	if (s->hugepage_size)
+		mflags &= ~MAP_NORESERVE;
+	void *p = mmap(NULL, z->size, PROT_READ | PROT_WRITE, mflags, z->fd, 0);
+	if (p == MAP_FAILED) {
+		int err = errno;
+		log_error("memory zone %s: cannot map %llu MiB%s: %s", z->id, (unsigned long long)(z->size >> 20),
+			  s->hugepage_size ? " of huge pages (not enough reserved?)" : "", strerror(err));
+		return -err;
+	}
+	z->base = p;
+	if (s->host_node >= 0) {
+		unsigned long mask[(TOPO_MAX_NODES + 63) / 64 + 1] = { 0 };
+		mask[s->host_node / 64] = 1ul << (s->host_node % 64);
+		if (mbind(z->base, z->size, MPOL_BIND, mask, sizeof(mask) * 8, 0) < 0) {
+			int err = errno;
+			log_error("memory zone %s: cannot bind it to host node %d (mbind): %s", z->id, s->host_node, strerror(err));
+			return -err;
+		}
+	}
+	return s->prefault ? prefault_zone(z) : 0;
+}
+
+int guest_mem_create_zones(struct guest_mem *m, const struct guest_zone_spec *z, unsigned n, unsigned max_gpa_bits)
+{
+	uint64_t gpa = 0, total = 0;
+	int ret;
 
 	memset(m, 0, sizeof(*m));
-	m->fd = -1;
-	if (size < 16 * MiB) {
-		log_error("--memory size=%llu is too small: the guest needs at least 16 MiB", (unsigned long long)size);
+	if (!n || n > GUEST_MEM_MAX_ZONES) {
+		log_error("guest RAM needs 1 to %d memory zones", GUEST_MEM_MAX_ZONES);
 		return -EINVAL;
 	}
-	if (size & 0xfff) {
-		log_error("--memory size must be a multiple of 4 KiB");
+	for (unsigned i = 0; i < n; i++) {
+		if (!z[i].size || z[i].size % zone_page(&z[i])) {
+			log_error("memory zone %s: size %llu is not a positive multiple of its page size (%llu)", z[i].id,
+				  (unsigned long long)z[i].size, (unsigned long long)zone_page(&z[i]));
+			return -EINVAL;
+		}
+		total += z[i].size;
+	}
+	if (z[0].size < 16 * MiB) {
+		log_error("--memory size=%llu is too small: the guest needs at least 16 MiB in its first zone",
+			  (unsigned long long)z[0].size);
 		return -EINVAL;
 	}
-	low = size < LAYOUT_PCI_HOLE_START ? size : LAYOUT_PCI_HOLE_START;
-	high = size - low;
-	if (high && max_gpa_bits < 64 && LAYOUT_4G + high > (1ull << max_gpa_bits)) {
+	uint64_t low = total < LAYOUT_PCI_HOLE_START ? total : LAYOUT_PCI_HOLE_START;
+	if (total > low && max_gpa_bits < 64 && LAYOUT_4G + (total - low) > (1ull << max_gpa_bits)) {
 		log_error("--memory size=%llu MiB does not fit the guest's %u-bit physical address space",
-			  (unsigned long long)(size >> 20), max_gpa_bits);
+			  (unsigned long long)(total >> 20), max_gpa_bits);
 		return -EINVAL;
 	}
-	m->fd = memfd_create("ringvisor-ram", MFD_CLOEXEC);
-	if (m->fd < 0) {
-		int err = errno;
-		log_error("cannot create guest RAM (memfd_create): %s", strerror(err));
-		return -err;
+	for (unsigned i = 0; i < n; i++) {
+		struct guest_zone *gz = &m->zones[i];
+		m->n_zones = i + 1;
+		if ((ret = zone_create(gz, &z[i])) < 0) {
+			guest_mem_destroy(m);
+			return ret;
+		}
+		for (uint64_t off = 0; off < gz->size;) {
+			if (gpa == LAYOUT_PCI_HOLE_START)
+				gpa = LAYOUT_4G;
+			uint64_t len = gz->size - off;
+			if (gpa < LAYOUT_PCI_HOLE_START && len > LAYOUT_PCI_HOLE_START - gpa)
+				len = LAYOUT_PCI_HOLE_START - gpa;
+			m->regions[m->n_regions++] = (struct guest_region){ gpa, len, gz->base + off, gz->fd, off, i };
+			gpa += len;
+			off += len;
+		}
 	}
-	if (ftruncate(m->fd, (off_t)size) < 0) {
-		int err = errno;
-		log_error("cannot size guest RAM to %llu MiB: %s", (unsigned long long)(size >> 20), strerror(err));
-		guest_mem_destroy(m);
-		return -err;
-	}
-	m->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->fd, 0);
-	if (m->base == MAP_FAILED) {
-		int err = errno;
-		m->base = NULL;
-		log_error("cannot map %llu MiB of guest RAM: %s", (unsigned long long)(size >> 20), strerror(err));
-		guest_mem_destroy(m);
-		return -err;
-	}
-	m->total = size;
-	m->regions[m->n_regions++] = (struct guest_region){ 0, low, m->base, 0 };
-	if (high)
-		m->regions[m->n_regions++] = (struct guest_region){ LAYOUT_4G, high, m->base + low, low };
+	m->total = total;
 	return 0;
+}
+
+int guest_mem_create(struct guest_mem *m, uint64_t size, unsigned max_gpa_bits)
+{
+	struct guest_zone_spec z = { .id = "mem0", .size = size, .host_node = -1, .shared = true };
+	return guest_mem_create_zones(m, &z, 1, max_gpa_bits);
 }
 
 void guest_mem_destroy(struct guest_mem *m)
 {
-	if (m->base)
-		munmap(m->base, m->total);
-	if (m->fd >= 0)
-		close(m->fd);
-	m->base = NULL;
-	m->fd = -1;
+	for (unsigned i = 0; i < m->n_zones; i++) {
+		struct guest_zone *z = &m->zones[i];
+		if (z->base)
+			munmap(z->base, z->size);
+		if (z->fd >= 0)
+			close(z->fd);
+		z->base = NULL;
+		z->fd = -1;
+	}
+	m->n_zones = m->n_regions = 0;
+}
+
+uint64_t guest_mem_low_end(const struct guest_mem *m)
+{
+	uint64_t end = 0;
+	for (unsigned i = 0; i < m->n_regions; i++)
+		if (m->regions[i].gpa == end)
+			end += m->regions[i].size;
+	return end;
 }
 
 void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)

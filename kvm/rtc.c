@@ -97,7 +97,7 @@ void rtc_init(struct rtc *r, uint64_t ram_low, uint64_t ram_high)
 
 int rtc_create(struct rtc *r, struct vm *vm, struct engine *e)
 {
-	uint64_t low = vm->mem.regions[0].size, high = vm->mem.total - low;
+	uint64_t low = guest_mem_low_end(&vm->mem), high = vm->mem.total - low;
 	rtc_init(r, low, high);
 	return bus_add(&vm->pio, PORT_RTC_INDEX, 2, &rtc_ops, r, e, "rtc");
 }

@@ -318,8 +318,30 @@ static int build_cmdline(struct machine *m, const struct vm_config *c)
 	return 0;
 }
 
+/* The zones guest RAM is made of: the --memory-zone list, or one zone from --memory. */
+static unsigned zone_specs(const struct vm_config *c, struct guest_zone_spec *z)
+{
+	if (!c->memory.n_zones) {
+		z[0] = (struct guest_zone_spec){ .id = "mem0", .size = c->memory.size, .host_node = -1,
+						 .prefault = c->memory.prefault, .shared = c->memory.shared };
+		if (c->memory.hugepages)
+			z[0].hugepage_size = c->memory.hugepage_size ? c->memory.hugepage_size : 2 * MiB;
+		return 1;
+	}
+	for (unsigned i = 0; i < c->memory.n_zones; i++) {
+		const struct memory_zone_config *mz = &c->memory.zones[i];
+		z[i] = (struct guest_zone_spec){ .id = mz->id, .size = mz->size, .host_node = mz->host_numa_node,
+						 .prefault = mz->prefault, .shared = mz->shared };
+		if (mz->hugepages)
+			z[i].hugepage_size = mz->hugepage_size ? mz->hugepage_size : 2 * MiB;
+	}
+	return c->memory.n_zones;
+}
+
 static int setup_vm(struct machine *m, const struct vm_config *c)
 {
+	struct guest_zone_spec zones[GUEST_MEM_MAX_ZONES];
+	unsigned n_zones = zone_specs(c, zones);
 	struct vm *vm = &m->vm;
 	struct boot_state bs;
 	struct boot_config bc = { c->payload.kernel, c->payload.initramfs, NULL, 0 };
@@ -333,10 +355,13 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 		log_error("--cpus boot=%u: this host's KVM allows at most %u vCPUs", c->cpus.boot_vcpus, max_cpus);
 		return -EINVAL;
 	}
+	/* Host nodes and huge pages are checked before anything is allocated. */
+	if ((ret = guest_mem_check_host(zones, n_zones, NULL)) < 0)
+		return ret;
 	if ((ret = kvm_create_vm(&vm->kvm)) < 0)
 		return ret;
 	/* The guest sees the host's physical address width (CPUID 0x80000008 passes through). */
-	if ((ret = guest_mem_create(&vm->mem, c->memory.size, vm->kvm.phys_bits)) < 0)
+	if ((ret = guest_mem_create_zones(&vm->mem, zones, n_zones, vm->kvm.phys_bits)) < 0)
 		return ret;
 	if ((ret = kvm_add_memory(&vm->kvm, &vm->mem)) < 0)
 		return ret;
@@ -472,7 +497,7 @@ int machine_create(const struct vm_config *c, unsigned boot, void (*on_stop)(voi
 		return ret;
 	}
 	m->boot_desc_vcpus = c->cpus.boot_vcpus;
-	m->boot_desc_mib = c->memory.size >> 20;
+	m->boot_desc_mib = m->vm.mem.total >> 20;
 	snprintf(m->boot_desc_kernel, sizeof(m->boot_desc_kernel), "%s", c->payload.kernel);
 	*out = m;
 	return 0;

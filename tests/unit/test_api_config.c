@@ -72,6 +72,43 @@ static void test_config_ch_shaped(void)
 	config_free(&d);
 }
 
+/* Memory zones, guest NUMA nodes and vCPU affinity in Cloud Hypervisor's shapes, and back. */
+static void test_config_numa(void)
+{
+	struct vm_config c, d;
+	char err[256];
+	int r = fromf("{\"cpus\":{\"boot_vcpus\":2,\"affinity\":[{\"vcpu\":1,\"host_cpus\":[0,1]}]},"
+		      "\"memory\":{\"size\":0,\"zones\":[{\"id\":\"m0\",\"size\":536870912,\"host_numa_node\":0,"
+		      "\"hugepages\":true,\"hugepage_size\":2097152,\"prefault\":true},{\"id\":\"m1\",\"size\":268435456}]},"
+		      "\"numa\":[{\"guest_numa_id\":0,\"cpus\":[0],\"distances\":[{\"destination\":1,\"distance\":20}],"
+		      "\"memory_zones\":[\"m0\"]},{\"guest_numa_id\":1,\"cpus\":[1],\"memory_zones\":[\"m1\"]}],"
+		      "\"payload\":{\"kernel\":\"%1$s\"},\"disks\":[{\"path\":\"%2$s\",\"numa_node\":1}]}", &c, err);
+	if (r)
+		printf("# %s\n", err);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(c.memory.n_zones, 2);
+	CHECK(c.memory.zones[0].hugepages && c.memory.zones[0].prefault && c.memory.zones[0].host_numa_node == 0);
+	CHECK_EQ(c.memory.zones[1].host_numa_node, CONFIG_NO_NODE);
+	CHECK_EQ(c.n_numa, 2);
+	CHECK_EQ(c.numa[0].distances[0].distance, 20);
+	CHECK_EQ(config_vcpu_numa(&c, 1), 1);
+	CHECK_EQ(c.cpus.n_affinity, 1);
+	CHECK(CPU_ISSET(1, &c.cpus.affinity[0].host_cpus));
+	CHECK_EQ(c.disks[0].numa_node, 1);
+	cJSON *j = config_to_json(&c);
+	char *text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	r = from(text, &d, err);
+	if (r)
+		printf("# %s: %s\n", err, text);
+	free(text);
+	CHECK_EQ(r, 0);
+	CHECK(d.memory.n_zones == 2 && d.n_numa == 2 && d.cpus.n_affinity == 1 && d.disks[0].numa_node == 1);
+	CHECK(!strcmp(d.numa[1].zones[0], "m1") && d.memory.zones[0].hugepage_size == 2ull << 20);
+	config_free(&c);
+	config_free(&d);
+}
+
 static void test_config_defaults(void)
 {
 	struct vm_config c;
@@ -105,7 +142,14 @@ static void test_config_errors(void)
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"memory\":{\"size\":-1}}", "memory.size" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"memory\":{\"size\":1000}}", "memory.size: 1000 is not a multiple" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"memory\":{\"size\":1e300}}", "memory.size" },
-		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"memory\":{\"size\":1048576,\"hugepages\":true}}", "memory.hugepages: true is not supported" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"memory\":{\"size\":1048576,\"hugepage_size\":4096}}", "memory.hugepage_size: 4096 must be" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"memory\":{\"size\":1048576,\"zones\":[{\"id\":\"a\",\"size\":1048576}]}}", "must be 0 when" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"memory\":{\"size\":0,\"zones\":[{\"size\":1048576}]}}", "memory.zones[0].id: required" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"memory\":{\"size\":0,\"zones\":[{\"id\":\"a\",\"size\":1048576,\"file\":\"/x\"}]}}", "memory.zones[0].file: not supported" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"memory\":{\"size\":0,\"zones\":[{\"id\":\"a\",\"size\":1048576}]},\"numa\":[{\"guest_numa_id\":0,\"cpus\":[0],\"memory_zones\":[\"b\"]}]}", "no --memory-zone id=b" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"numa\":[{\"guest_numa_id\":0,\"cpus\":[\"x\"]}]}", "numa[0].cpus" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"cpus\":{\"affinity\":[{\"vcpu\":0}]}}", "cpus.affinity[0].host_cpus: required" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"cpus\":{\"affinity\":[{\"vcpu\":3,\"host_cpus\":[0]}]}}", "vCPU 3 is beyond" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"disks\":{}}", "disks: must be an array" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"disks\":[{}]}", "disks[0].path: required" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"disks\":[{\"path\":\"/nonexistent/d\"}]}", "disks[0].path: /nonexistent/d" },
@@ -229,6 +273,7 @@ int main(void)
 	close(fd2);
 	RUN(test_config_ch_shaped);
 	RUN(test_config_defaults);
+	RUN(test_config_numa);
 	RUN(test_config_errors);
 	RUN(test_routes_states);
 	unlink(kernel);

@@ -41,7 +41,7 @@ static void test_guest_mem_bounds(void)
 	CHECK_EQ(m.regions[0].size, LAYOUT_PCI_HOLE_START);
 	CHECK_EQ(m.regions[1].gpa, LAYOUT_4G);
 	CHECK_EQ(m.regions[1].size, (4ull << 30) - LAYOUT_PCI_HOLE_START);
-	CHECK(guest_mem_ptr(&m, 0, 4096) == m.base);
+	CHECK(guest_mem_ptr(&m, 0, 4096) == m.zones[0].base);
 	CHECK(guest_mem_ptr(&m, LAYOUT_PCI_HOLE_START - 8, 8) != NULL);
 	/* across the end of low RAM into the hole */
 	CHECK(guest_mem_ptr(&m, LAYOUT_PCI_HOLE_START - 8, 16) == NULL);
@@ -49,7 +49,7 @@ static void test_guest_mem_bounds(void)
 	CHECK(guest_mem_ptr(&m, LAYOUT_LAPIC, 4) == NULL);
 	/* across the gap from the top of low RAM to 4 GiB */
 	CHECK(guest_mem_ptr(&m, LAYOUT_PCI_HOLE_START - 4096, LAYOUT_4G - LAYOUT_PCI_HOLE_START + 8192) == NULL);
-	CHECK(guest_mem_ptr(&m, LAYOUT_4G, 4096) == m.base + LAYOUT_PCI_HOLE_START);
+	CHECK(guest_mem_ptr(&m, LAYOUT_4G, 4096) == m.zones[0].base + LAYOUT_PCI_HOLE_START);
 	/* past the end, and lengths that wrap */
 	CHECK(guest_mem_ptr(&m, LAYOUT_4G + (1ull << 30), 1) == NULL);
 	CHECK(guest_mem_ptr(&m, LAYOUT_4G + (1ull << 30) - 1, 1) != NULL);

@@ -86,6 +86,56 @@ static void test_placement(void)
 	CHECK(CPU_ISSET(6, &p.iowq) && CPU_ISSET(7, &p.iowq) && !CPU_ISSET(14, &p.iowq) && !CPU_ISSET(15, &p.iowq));
 }
 
+/* A VM across nodes of the recorded hosts: one engine per node, each vCPU on its node. */
+static void test_vm_placement(void)
+{
+	struct host_topology t;
+	struct vm_placement *p = malloc(sizeof(*p));
+	char two[600], four[600];
+	CHECK(p != NULL);
+	snprintf(two, sizeof(two), "%s/two", dir);
+	snprintf(four, sizeof(four), "%s/four", dir);
+	CHECK_EQ(topology_load(&t, two), 0);
+	/* 4 vCPUs, two per node */
+	int nodes2[] = { 0, 1 }, vnode[] = { 0, 0, 1, 1 };
+	CHECK_EQ(placement_plan_vm(&t, nodes2, 2, vnode, NULL, 4, p), 0);
+	CHECK_EQ(p->n_engines, 2);
+	CHECK(CPU_COUNT(&p->engine[0].cpus) == 1 && CPU_ISSET(0, &p->engine[0].cpus));
+	CHECK(CPU_COUNT(&p->engine[1].cpus) == 1 && CPU_ISSET(4, &p->engine[1].cpus));
+	CHECK(CPU_ISSET(3, &p->vcpu[0]) && CPU_ISSET(2, &p->vcpu[1]) && CPU_COUNT(&p->vcpu[1]) == 1);
+	CHECK(CPU_ISSET(7, &p->vcpu[2]) && CPU_ISSET(6, &p->vcpu[3]));
+	CHECK(p->vcpu_engine[1] == 0 && p->vcpu_engine[2] == 1);
+	CHECK(CPU_ISSET(5, &p->engine[1].iowq) && !CPU_ISSET(6, &p->engine[1].iowq) && !CPU_ISSET(1, &p->engine[1].iowq));
+	CHECK_EQ(placement_engine_of_node(p, 1), 1);
+	CHECK_EQ(placement_engine_of_node(p, 7), 0);
+
+	/* four nodes, the VM on nodes 2 and 3 (2 first), explicit affinity for vCPU 1 */
+	CHECK_EQ(topology_load(&t, four), 0);
+	int nodes4[] = { 2, 3 }, vnode4[] = { 2, 3, 3 };
+	cpu_set_t aff[3];
+	CPU_ZERO(&aff[0]);
+	CPU_ZERO(&aff[1]);
+	CPU_ZERO(&aff[2]);
+	CPU_SET(15, &aff[1]);
+	CHECK_EQ(placement_plan_vm(&t, nodes4, 2, vnode4, aff, 3, p), 0);
+	CHECK(p->engine[0].node == 2 && CPU_ISSET(4, &p->engine[0].cpus) && CPU_COUNT(&p->engine[0].cpus) == 1);
+	CHECK(CPU_ISSET(13, &p->vcpu[0]) && CPU_COUNT(&p->vcpu[0]) == 1);
+	CHECK(CPU_ISSET(15, &p->vcpu[1]) && CPU_COUNT(&p->vcpu[1]) == 1);
+	/* node 3 without the user's CPU 15: engine on 6, vCPU 2 on 14, workers on 6-7 */
+	CHECK(CPU_ISSET(6, &p->engine[1].cpus) && CPU_COUNT(&p->engine[1].cpus) == 1);
+	CHECK(CPU_ISSET(14, &p->vcpu[2]) && CPU_COUNT(&p->vcpu[2]) == 1);
+	CHECK(!CPU_ISSET(15, &p->engine[1].iowq) && !CPU_ISSET(14, &p->engine[1].iowq) && CPU_ISSET(7, &p->engine[1].iowq));
+	/* no node given for a vCPU: the first engine's */
+	CHECK_EQ(placement_plan_vm(&t, nodes4, 2, NULL, NULL, 2, p), 0);
+	CHECK(p->vcpu_engine[0] == 0 && p->vcpu_engine[1] == 0 && CPU_ISSET(13, &p->vcpu[0]) && CPU_ISSET(12, &p->vcpu[1]));
+	/* refused: a node the host lacks, a vCPU on a node the VM does not use, a node twice */
+	int bad_nodes[] = { 2, 9 }, twice[] = { 1, 1 }, vnode_bad[] = { 0 };
+	CHECK(placement_plan_vm(&t, bad_nodes, 2, NULL, NULL, 1, p) < 0);
+	CHECK(placement_plan_vm(&t, nodes4, 2, vnode_bad, NULL, 1, p) < 0);
+	CHECK(placement_plan_vm(&t, twice, 2, NULL, NULL, 1, p) < 0);
+	free(p);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -95,6 +145,7 @@ int main(void)
 	RUN(test_cpulist);
 	RUN(test_recorded_topologies);
 	RUN(test_placement);
+	RUN(test_vm_placement);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd)) { /* best effort */ }

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Guest memory on the host: zones bound to a host node with mbind (numa_maps shows
+# bind:N), huge pages from a hugetlb memfd (numa_maps "huge", HugetlbPages in status),
+# prefault (resident before the guest runs), clear errors before the guest starts for an
+# unknown host node or too few huge pages, and a 96 GiB guest on this smaller host.
+# Multi-node placement is covered by the unit tests on recorded topologies
+# (tests/unit/test_placement.c, test_numa.c); this host has one node.
+source "$(dirname "$0")/lib.sh"
+
+node=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | head -n1 | sed 's/.*node//')
+node=${node:-0}
+hp=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+hp_saved=$(cat "$hp" 2>/dev/null || echo)
+restore_hp() { [ -n "$hp_saved" ] && echo "$hp_saved" >"$hp" 2>/dev/null; rm -rf "$TMP"; }
+trap restore_hp EXIT
+
+# Start a spinning guest with the given memory options; sets PID once it ticks.
+start_spin() { # prefix, ringvisor args...
+	local p=$1; shift
+	"$RINGVISOR" --kernel "$GUEST_ELF" --cmdline "job=spin ms=50" "$@" </dev/null >"$p.out" 2>"$p.err" &
+	PID=$!
+	for _ in $(seq 1 100); do grep -q '^tick=2' "$p.out" && return 0; kill -0 $PID 2>/dev/null || break; sleep 0.1; done
+	return 1
+}
+stop_spin() { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
+
+# --- two zones bound to this host's node, one on 2 MiB huge pages, both prefaulted
+p=$TMP/zones
+if ! echo 64 >"$hp" 2>/dev/null || [ "$(cat "$hp")" -lt 64 ]; then
+	skip numa_zones_bound "cannot reserve 64 huge pages of 2 MiB here (nr_hugepages=$(cat "$hp" 2>/dev/null))"
+elif ! start_spin "$p" --memory size=0 --memory-zone "id=z0,size=256M,host_numa_node=$node,prefault=on" \
+	--memory-zone "id=z1,size=128M,host_numa_node=$node,hugepages=on,prefault=on"; then
+	stop_spin
+	fail numa_zones_bound "guest did not run: $(tail -n3 "$p.err" | tr '\n' ' ')"
+else
+	cp /proc/$PID/numa_maps "$p.maps"
+	cp /proc/$PID/status "$p.status"
+	stop_spin
+	z0=$(grep 'ringvisor-ram-z0' "$p.maps")
+	z1=$(grep 'ringvisor-ram-z1' "$p.maps")
+	huge_kb=$(awk '/^HugetlbPages:/ {print $2}' "$p.status")
+	shmem_kb=$(awk '/^RssShmem:/ {print $2}' "$p.status")
+	if ! grep -q "bind:$node" <<<"$z0" || ! grep -q "bind:$node" <<<"$z1"; then
+		fail numa_zones_bound "numa_maps lacks bind:$node: z0='$z0' z1='$z1'"
+	elif ! grep -q 'huge' <<<"$z1" || grep -q 'huge' <<<"$z0"; then
+		fail numa_zones_bound "only z1 should be on huge pages: z0='$z0' z1='$z1'"
+	elif [ "${huge_kb:-0}" -ne $((128 * 1024)) ]; then
+		fail numa_zones_bound "HugetlbPages is ${huge_kb:-missing} kB in /proc/PID/status, expected z1's 128 MiB"
+	elif [ "${shmem_kb:-0}" -lt $((256 * 1024)) ]; then
+		fail numa_zones_bound "z0 was prefaulted but only ${shmem_kb:-?} kB of shared memory is resident"
+	else
+		pass numa_zones_bound
+		echo "# z0: $z0"
+		echo "# z1: $z1"
+		echo "# HugetlbPages=${huge_kb} kB RssShmem=${shmem_kb} kB"
+	fi
+fi
+
+# --- whole-VM huge pages through --memory
+p=$TMP/memhuge
+if [ "$(cat "$hp" 2>/dev/null || echo 0)" -lt 64 ]; then
+	skip numa_memory_hugepages "no 2 MiB huge pages reserved"
+elif ! start_spin "$p" --memory size=128M,hugepages=on,prefault=on; then
+	stop_spin
+	fail numa_memory_hugepages "guest did not run: $(tail -n3 "$p.err" | tr '\n' ' ')"
+else
+	huge_kb=$(awk '/^HugetlbPages:/ {print $2}' /proc/$PID/status)
+	stop_spin
+	if [ "${huge_kb:-0}" -eq $((128 * 1024)) ]; then
+		pass numa_memory_hugepages
+	else
+		fail numa_memory_hugepages "HugetlbPages=${huge_kb:-?} kB, expected $((128 * 1024)) (prefaulted)"
+	fi
+fi
+
+# --- errors before the guest starts: each exits 1 with one clear line and no guest output
+refused() { # name, expected text, ringvisor args...
+	local name=$1 want=$2 p=$TMP/$1; shift 2
+	rv_run "$p" 30 --kernel "$GUEST_ELF" --cmdline "job=boot" "$@"
+	if [ "$(cat "$p.rc")" = 1 ] && grep -q "$want" "$p.err" && ! grep -q 'kit=' "$p.out"; then
+		pass "$name"
+	else
+		fail "$name" "rc=$(cat "$p.rc") err=$(tr '\n' ' ' <"$p.err") out=$(head -c 200 "$p.out")"
+	fi
+}
+refused numa_unknown_host_node "host_numa_node=63: this host has no such NUMA node" \
+	--memory size=0 --memory-zone id=z0,size=64M,host_numa_node=63
+echo 0 >"$hp" 2>/dev/null
+refused numa_too_few_hugepages "needs 32 free 2048 KiB huge pages" --memory size=64M,hugepages=on
+refused numa_zone_in_no_node "is in no guest NUMA node" --memory size=0 --memory-zone id=a,size=64M \
+	--memory-zone id=b,size=64M --numa guest_numa_id=0,cpus=[0],memory_zones=[a]
+
+# --- 96 GiB of guest RAM on this host (sparse): the whole map, a stamp in every GiB above 4 GiB
+p=$TMP/big
+rv_run "$p" 120 --kernel "$GUEST_ELF" --memory size=96G --cmdline "job=boot"
+total=$(kv "$p.out" ram_total_mib)
+if [ "$(cat "$p.rc")" = 0 ] && [ "$(kv "$p.out" ram_above_4g_mib)" = $((93 * 1024)) ] &&
+   [ "$total" -ge $((96 * 1024 - 1)) ] && grep -q 'high_mem_check=ok pieces=93' "$p.out" &&
+   grep -q 'e820 addr=0x100000000 size=0x1740000000 type=1' "$p.out"; then
+	pass numa_96g_guest
+else
+	fail numa_96g_guest "rc=$(cat "$p.rc") $(grep -E 'e820|ram_|high_mem' "$p.out" | tr '\n' ' ') $(tail -n2 "$p.err" | tr '\n' ' ')"
+fi
+
+# --- the same 96 GiB as four zones of 24 GiB: one straddles the PCI hole
+p=$TMP/bigzones
+rv_run "$p" 120 --kernel "$GUEST_ELF" --memory size=0 --cmdline "job=boot" \
+	--memory-zone id=a,size=2G --memory-zone id=b,size=30G --memory-zone id=c,size=32G --memory-zone id=d,size=32G
+if [ "$(cat "$p.rc")" = 0 ] && [ "$(kv "$p.out" ram_above_4g_mib)" = $((93 * 1024)) ] &&
+   grep -q 'high_mem_check=ok pieces=93' "$p.out"; then
+	pass numa_96g_four_zones
+else
+	fail numa_96g_four_zones "rc=$(cat "$p.rc") $(grep -E 'ram_|high_mem' "$p.out" | tr '\n' ' ') $(tail -n2 "$p.err" | tr '\n' ' ')"
+fi
