@@ -112,7 +112,11 @@ int acpi_build(const struct acpi_machine *m, struct acpi_tables *ts)
 	ACPI_ADD(ts, "FACP", acpi_build_fadt(t, dsdt));
 	ACPI_ADD(ts, "APIC", acpi_build_madt(t, m));
 	ACPI_ADD(ts, "MCFG", acpi_build_mcfg(t));
-	/* New tables (SRAT, SLIT, ...) go here, one ACPI_ADD each: the XSDT lists them all. */
+	if (m->numa.n_domains) {
+		ACPI_ADD(ts, "SRAT", acpi_build_srat(t, m));
+		ACPI_ADD(ts, "SLIT", acpi_build_slit(t, m));
+	}
+	/* New tables go here, one ACPI_ADD each: the XSDT lists them all. */
 	ACPI_ADD(ts, "XSDT", build_xsdt(t, ts));
 	uint64_t xsdt = ts->t[ts->n - 1].gpa;
 	struct acpi_table *r = place(ts, "RSDP");

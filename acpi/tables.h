@@ -22,12 +22,31 @@ struct acpi_mmio_dev {
 	unsigned gsi;
 };
 
+#define ACPI_MAX_DOMAINS 16
+#define ACPI_MAX_CPUS 256
+#define ACPI_MAX_MEM_RANGES 32
+
+/* The guest's NUMA topology (SRAT, SLIT); n_domains 0: none (no SRAT/SLIT). SLIT rows
+ * and columns are domains 0..n_domains-1, so domain ids are dense: the machine numbers
+ * guest nodes in order. */
+struct acpi_numa {
+	unsigned n_domains;
+	uint32_t cpu_domain[ACPI_MAX_CPUS];      /* per APIC id */
+	struct {
+		uint64_t base, size;
+		uint32_t domain;
+	} mem[ACPI_MAX_MEM_RANGES];
+	unsigned n_mem;
+	uint8_t distance[ACPI_MAX_DOMAINS][ACPI_MAX_DOMAINS];
+};
+
 /* What the tables describe. */
 struct acpi_machine {
 	unsigned n_cpus;            /* APIC ids 0..n-1 */
 	uint64_t pci_mmio_start, pci_mmio_end; /* the BAR window (end exclusive) */
 	struct acpi_mmio_dev virtio_mmio[LAYOUT_VIRTIO_MMIO_MAX];
 	unsigned n_virtio_mmio;
+	struct acpi_numa numa;
 };
 
 struct acpi_table {
@@ -67,5 +86,7 @@ void acpi_build_dsdt(struct aml *t, const struct acpi_machine *m);
 void acpi_build_fadt(struct aml *t, uint64_t dsdt_gpa);
 void acpi_build_madt(struct aml *t, const struct acpi_machine *m);
 void acpi_build_mcfg(struct aml *t);
+void acpi_build_srat(struct aml *t, const struct acpi_machine *m);
+void acpi_build_slit(struct aml *t, const struct acpi_machine *m);
 
 #endif

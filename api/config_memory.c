@@ -110,6 +110,10 @@ static int check_numa(const struct vm_config *c, char *why, size_t n)
 		const struct numa_node_config *nn = &c->numa[i];
 		if (numa_index(c, nn->guest_numa_id) != (int)i)
 			return why_fmt(why, n, "--numa guest_numa_id=%u is given twice", nn->guest_numa_id);
+		/* ACPI's SLIT numbers proximity domains 0..N-1, so the ids must be those. */
+		if (nn->guest_numa_id >= c->n_numa)
+			return why_fmt(why, n, "--numa guest_numa_id=%u: with %u nodes the ids must be 0 to %u", nn->guest_numa_id,
+				       c->n_numa, c->n_numa - 1);
 		for (unsigned v = 0; v < CONFIG_MAX_VCPUS; v++) {
 			if (!(nn->cpus[v / 64] & (1ull << (v % 64))))
 				continue;

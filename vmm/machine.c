@@ -280,6 +280,37 @@ static int setup_disks(struct machine *m, const struct vm_config *c)
 	return 0;
 }
 
+/* The guest NUMA nodes for SRAT/SLIT: each vCPU's node, each RAM region's node (through
+ * its zone), and the distances (10 to itself, 20 to the others unless --numa says). */
+static void describe_numa(struct machine *m, const struct vm_config *c, struct acpi_numa *n)
+{
+	if (!c->n_numa)
+		return;
+	n->n_domains = c->n_numa;
+	for (unsigned v = 0; v < m->vm.n_vcpus && v < ACPI_MAX_CPUS; v++) {
+		int g = config_vcpu_numa(c, v);
+		n->cpu_domain[v] = g < 0 ? 0 : c->numa[g].guest_numa_id;
+	}
+	for (unsigned i = 0; i < m->vm.mem.n_regions && n->n_mem < ACPI_MAX_MEM_RANGES; i++) {
+		const struct guest_region *r = &m->vm.mem.regions[i];
+		uint32_t dom = c->numa[0].guest_numa_id; /* one node and no zones: all its RAM */
+		for (unsigned g = 0; c->memory.n_zones && g < c->n_numa; g++)
+			for (unsigned k = 0; k < c->numa[g].n_zones; k++)
+				if (!strcmp(c->numa[g].zones[k], m->vm.mem.zones[r->zone].id))
+					dom = c->numa[g].guest_numa_id;
+		n->mem[n->n_mem].base = r->gpa;
+		n->mem[n->n_mem].size = r->size;
+		n->mem[n->n_mem++].domain = dom;
+	}
+	for (unsigned i = 0; i < n->n_domains; i++)
+		for (unsigned k = 0; k < n->n_domains; k++)
+			n->distance[i][k] = i == k ? 10 : 20;
+	for (unsigned g = 0; g < c->n_numa; g++)
+		for (unsigned k = 0; k < c->numa[g].n_distances; k++)
+			n->distance[c->numa[g].guest_numa_id][c->numa[g].distances[k].dest] =
+				(uint8_t)c->numa[g].distances[k].distance;
+}
+
 /* The ACPI tables, in the BIOS area (and in --dump-acpi DIR). */
 static int setup_acpi(struct machine *m, const struct vm_config *c, uint64_t *rsdp)
 {
@@ -290,6 +321,7 @@ static int setup_acpi(struct machine *m, const struct vm_config *c, uint64_t *rs
 	for (unsigned i = 0; i < m->n_mmio; i++)
 		am.virtio_mmio[am.n_virtio_mmio++] = (struct acpi_mmio_dev){ m->mmio_devs[i]->base, LAYOUT_VIRTIO_MMIO_SIZE,
 									     m->mmio_devs[i]->gsi };
+	describe_numa(m, c, &am.numa);
 	if ((ret = acpi_build(&am, &ts)) == 0 && (ret = acpi_write(&ts, &m->vm.mem)) == 0 && c->dump_acpi && !m->boot)
 		ret = acpi_dump(&ts, c->dump_acpi);
 	*rsdp = ts.rsdp_gpa;

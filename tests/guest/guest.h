@@ -238,6 +238,7 @@ int job_blk_hostile(void);
 int job_blk_discard(void);
 int job_blk_reset(void);
 int job_acpi_info(void);
+int job_numa_info(void);
 int job_poweroff(void);
 int job_reboot(void);
 int job_powerbutton(void);

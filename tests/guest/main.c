@@ -30,7 +30,7 @@ void guest_main(void)
         { "fault", job_fault }, { "post", job_post }, { "reset", job_reset }, { "echo", job_echo },
         { "blk-info", job_blk_info }, { "blk-verify", job_blk_verify }, { "blk-load", job_blk_load },
         { "blk-hostile", job_blk_hostile }, { "blk-discard", job_blk_discard }, { "blk-reset", job_blk_reset },
-        { "blk-irq", job_blk_irq },
+        { "blk-irq", job_blk_irq }, { "numa-info", job_numa_info },
         { "acpi-info", job_acpi_info }, { "poweroff", job_poweroff }, { "reboot", job_reboot },
         { "powerbutton", job_powerbutton },
     };

@@ -112,3 +112,30 @@ if [ "$(cat "$p.rc")" = 0 ] && [ "$(kv "$p.out" ram_above_4g_mib)" = $((93 * 102
 else
 	fail numa_96g_four_zones "rc=$(cat "$p.rc") $(grep -E 'ram_|high_mem' "$p.out" | tr '\n' ' ') $(tail -n2 "$p.err" | tr '\n' ' ')"
 fi
+
+# --- a 2-node guest: two zones, one vCPU each, distance 25 one way; the guest kit reads the
+# SRAT and SLIT, and iasl decodes the same tables from --dump-acpi
+p=$TMP/guestnuma
+mkdir -p "$TMP/acpi"
+rv_run "$p" 60 --kernel "$GUEST_ELF" --cpus boot=2 --memory size=0 --cmdline "job=numa-info" --dump-acpi "$TMP/acpi" \
+	--memory-zone "id=a,size=256M,host_numa_node=$node" --memory-zone "id=b,size=3G,host_numa_node=$node" \
+	--numa "guest_numa_id=0,cpus=[0],memory_zones=[a],distances=[1@25]" --numa "guest_numa_id=1,cpus=[1],memory_zones=[b]"
+if [ "$(cat "$p.rc")" = 0 ] && grep -q '^numa_nodes=2' "$p.out" &&
+   grep -q '^numa_node=0 cpus=0 mem_mib=256' "$p.out" && grep -q '^numa_node=1 cpus=1 mem_mib=3072' "$p.out" &&
+   grep -q '^numa_mem node=1 base=0x100000000 size=0x10000000' "$p.out" &&
+   grep -q '^numa_distance from=0 to=1 distance=25' "$p.out" && grep -q '^numa_distance from=1 to=0 distance=20' "$p.out" &&
+   grep -q 'numa_mem_stamps=ok' "$p.out"; then
+	pass numa_guest_topology_in_kit
+else
+	fail numa_guest_topology_in_kit "rc=$(cat "$p.rc") $(grep -E '^numa|fail' "$p.out" | tr '\n' ' ') $(tail -n2 "$p.err" | tr '\n' ' ')"
+fi
+if ! command -v iasl >/dev/null; then
+	skip numa_srat_slit_iasl "iasl (acpica-tools) is not installed"
+elif (cd "$TMP/acpi" && iasl -d SRAT.dat SLIT.dat >"$TMP/iasl.log" 2>&1) &&
+     ! grep -qi 'error' "$TMP/iasl.log" &&
+     [ "$(grep -c 'Proximity Domain : 00000001' "$TMP/acpi/SRAT.dsl")" = 2 ] &&
+     grep -q 'Locality   0 : 0A 19' "$TMP/acpi/SLIT.dsl" && grep -q 'Locality   1 : 14 0A' "$TMP/acpi/SLIT.dsl"; then
+	pass numa_srat_slit_iasl
+else
+	fail numa_srat_slit_iasl "$(grep -i error "$TMP/iasl.log" | head -3) $(grep -E 'Proximity Domain :|Locality ' "$TMP/acpi/"*.dsl 2>/dev/null | tr '\n' ' ')"
+fi

@@ -263,6 +263,43 @@ static void test_mcfg(void)
 	acpi_tables_free(&ts);
 }
 
+/* SRAT and SLIT: present only with a NUMA description, listed in the XSDT, entries as set. */
+static void test_srat_slit(void)
+{
+	struct acpi_tables ts;
+	struct acpi_machine m = machine(3, 0);
+	CHECK_EQ(acpi_build(&m, &ts), 0);
+	CHECK(!acpi_find(&ts, "SRAT") && !acpi_find(&ts, "SLIT"));
+	acpi_tables_free(&ts);
+	m.numa.n_domains = 2;
+	m.numa.cpu_domain[2] = 1;
+	m.numa.mem[0].size = 1ull << 30;
+	m.numa.mem[1].base = 1ull << 30, m.numa.mem[1].size = 2ull << 30, m.numa.mem[1].domain = 1;
+	m.numa.n_mem = 2;
+	m.numa.distance[0][0] = m.numa.distance[1][1] = 10;
+	m.numa.distance[0][1] = 25, m.numa.distance[1][0] = 20;
+	CHECK_EQ(acpi_build(&m, &ts), 0);
+	const struct acpi_table *s = acpi_find(&ts, "SRAT"), *l = acpi_find(&ts, "SLIT"), *x = acpi_find(&ts, "XSDT");
+	CHECK(s && l && x);
+	CHECK_EQ(s->data.len, 48 + 3 * 16 + 2 * 40);
+	CHECK_EQ(acpi_checksum(s->data.buf, s->data.len), 0);
+	const uint8_t *e = s->data.buf + 48;
+	CHECK(e[0] == 0 && e[1] == 16 && e[2] == 0 && e[3] == 0);        /* vCPU 0 in domain 0 */
+	CHECK(e[32] == 0 && e[34] == 1 && e[35] == 2 && (e[36] & 1));   /* vCPU 2 in domain 1, enabled */
+	e += 48;
+	CHECK(e[0] == 1 && e[1] == 40 && rd32(e + 2) == 0 && rd64(e + 16) == 1ull << 30);
+	CHECK(rd32(e + 42) == 1 && rd64(e + 48) == 1ull << 30 && rd64(e + 56) == 2ull << 30 && (e[68] & 1));
+	CHECK_EQ(l->data.len, 36 + 8 + 4);
+	CHECK_EQ(acpi_checksum(l->data.buf, l->data.len), 0);
+	CHECK_EQ(rd64(l->data.buf + 36), 2);
+	CHECK(!memcmp(l->data.buf + 44, "\x0a\x19\x14\x0a", 4));
+	int listed = 0; /* the XSDT points at both */
+	for (uint32_t off = 36; off + 8 <= x->data.len; off += 8)
+		listed += rd64(x->data.buf + off) == s->gpa || rd64(x->data.buf + off) == l->gpa;
+	CHECK_EQ(listed, 2);
+	acpi_tables_free(&ts);
+}
+
 /* The object that follows Name(_HID) inside the device named dev. */
 static const uint8_t *device_hid(const struct acpi_table *dsdt, const char *dev, size_t *dev_len)
 {
@@ -348,6 +385,7 @@ int main(void)
 	RUN(test_tables_checksums);
 	RUN(test_fadt);
 	RUN(test_madt);
+	RUN(test_srat_slit);
 	RUN(test_mcfg);
 	RUN(test_dsdt_decodes);
 	RUN(test_too_many_devices_fit);

@@ -81,12 +81,12 @@ static void test_node_mapping(void)
 			       "--memory-zone", "id=a,size=1G,host_numa_node=2", "--memory-zone", "id=b,size=1G",
 			       "--memory-zone", "id=c,size=1G,host_numa_node=3", "--memory-zone", "id=d,size=1G,host_numa_node=2",
 			       "--numa", "guest_numa_id=0,cpus=[0],memory_zones=[a,d]",
-			       "--numa", "guest_numa_id=5,cpus=[1],memory_zones=[b]",
+			       "--numa", "guest_numa_id=2,cpus=[1],memory_zones=[b]",
 			       "--numa", "guest_numa_id=1,cpus=[2],memory_zones=[c]",
-			       "--disk", "path=/x,numa_node=1", "--disk", "path=/y,numa_node=5", "--disk", "path=/z", NULL };
+			       "--disk", "path=/x,numa_node=1", "--disk", "path=/y,numa_node=2", "--disk", "path=/z", NULL };
 	CHECK_EQ(parse(&c, args), CLI_RUN);
 	CHECK_EQ(config_numa_host_node(&c, 0), 2);
-	CHECK_EQ(config_numa_host_node(&c, 1), -1); /* guest node 5: its zone is not bound */
+	CHECK_EQ(config_numa_host_node(&c, 1), -1); /* guest node 2: its zone is not bound */
 	CHECK_EQ(config_numa_host_node(&c, 2), 3);
 	int nodes[8];
 	CHECK_EQ(config_host_nodes(&c, 2, nodes, 8), 2);
@@ -126,6 +126,7 @@ static void test_refused(void)
 		  "--numa", "guest_numa_id=0,cpus=[],memory_zones=[a]", NULL },
 		{ "--cpus", "boot=2,affinity=[2@[0]]", NULL },
 		{ "--cpus", "boot=2,affinity=[0@[0],0@[1]]", NULL },
+		{ "--memory", "size=1G", "--numa", "guest_numa_id=1,cpus=[0]", NULL }, /* ids must be 0..N-1 */
 		{ "--cpus", "boot=2,affinity=[0@[]]", NULL },
 		{ "--cpus", "boot=2,affinity=[0]", NULL },
 		{ "--disk", "path=/x,numa_node=0", NULL },
