@@ -43,12 +43,14 @@
 
 struct machine {
 	struct vm vm;
-	struct engine engine;
-	struct engine *engines[1];
+	struct engine engine;      /* the first engine: legacy devices, the PCI bus, the console, the log */
+	struct engine *engines[PLACEMENT_MAX_ENGINES]; /* one per host node the VM uses; [0] is &engine */
+	struct exitq node_ctl[PLACEMENT_MAX_ENGINES];  /* control thread -> engines[1..] (their stop) */
+	unsigned n_engines;
 	struct engine_writer log;
 	struct exitq ctl;          /* control thread -> engine */
 	struct engine_timer flush_timer;
-	struct placement place;
+	struct vm_placement *place;
 	struct uart com1;
 	struct i8042 kbd;
 	struct debug_port dbg;
@@ -172,32 +174,83 @@ static int open_serial(struct machine *m, const struct vm_config *c, int *in_fd)
 	return 0;
 }
 
-static int setup_engine(struct machine *m, const struct vm_config *c)
+/* Engines follow NUMA: one per host node the VM's memory is bound to, pinned to that
+ * node's CPUs (the kernel then allocates its ring there too); the first is the node of
+ * the first zone (else the host's first node). vCPU threads run on their guest node's
+ * host node, or where --cpus affinity= says (engine/placement.h). */
+static int setup_engines(struct machine *m, const struct vm_config *c)
 {
 	struct host_topology topo;
-	struct engine_params p = { .node = 0, .poll_ns = c->tuning.engine_poll_ns, .io_poll_ns = c->tuning.io_poll_ns,
-				   .name = "rv-engine0" };
-	int ret;
+	int nodes[PLACEMENT_MAX_ENGINES], ret;
+	int *vnode = calloc(c->cpus.boot_vcpus, sizeof(int));
+	cpu_set_t *aff = calloc(c->cpus.boot_vcpus, sizeof(cpu_set_t));
 
-	CPU_ZERO(&p.cpus);
-	CPU_ZERO(&p.iowq_cpus);
-	/* Guest RAM is not bound to a node yet, so one engine serves the VM, on node 0. */
-	if (topology_load(&topo, NULL) == 0 && topo.n_nodes > 0) {
-		p.node = topo.node_id[0];
-		placement_plan(&topo.cpus[0], c->cpus.boot_vcpus, &m->place);
-		p.cpus = m->place.engine;
-		p.iowq_cpus = m->place.iowq;
+	m->place = calloc(1, sizeof(*m->place));
+	if (!vnode || !aff || !m->place) {
+		free(vnode), free(aff);
+		return -ENOMEM;
 	}
-	if ((ret = engine_init(&m->engine, &p)) < 0)
+	if ((ret = topology_load(&topo, NULL)) < 0 || topo.n_nodes == 0) {
+		log_error("cannot read the host's NUMA topology: %s", strerror(ret < 0 ? -ret : ENOENT));
+		free(vnode), free(aff);
+		return ret < 0 ? ret : -ENOENT;
+	}
+	int first = c->memory.n_zones && c->memory.zones[0].host_numa_node != CONFIG_NO_NODE ?
+			    c->memory.zones[0].host_numa_node : topo.node_id[0];
+	unsigned n = config_host_nodes(c, first, nodes, PLACEMENT_MAX_ENGINES);
+	for (unsigned v = 0; v < c->cpus.boot_vcpus; v++)
+		vnode[v] = config_numa_host_node(c, config_vcpu_numa(c, v));
+	for (unsigned i = 0; i < c->cpus.n_affinity; i++)
+		if (c->cpus.affinity[i].vcpu < c->cpus.boot_vcpus)
+			aff[c->cpus.affinity[i].vcpu] = c->cpus.affinity[i].host_cpus;
+	ret = placement_plan_vm(&topo, nodes, n, vnode, aff, c->cpus.boot_vcpus, m->place);
+	free(vnode), free(aff);
+	if (ret < 0) {
+		log_error("cannot place the VM's threads on the host's NUMA nodes (a node the host lacks?)");
 		return ret;
+	}
+	for (unsigned e = 0; e < n; e++) {
+		struct engine *eng = e ? calloc(1, sizeof(*eng)) : &m->engine;
+		char name[16];
+		snprintf(name, sizeof(name), "rv-engine%d", nodes[e]);
+		struct engine_params p = { .node = nodes[e], .poll_ns = c->tuning.engine_poll_ns,
+					   .io_poll_ns = c->tuning.io_poll_ns, .name = name,
+					   .cpus = m->place->engine[e].cpus, .iowq_cpus = m->place->engine[e].iowq };
+		if (!eng)
+			return -ENOMEM;
+		m->engines[m->n_engines++] = eng;
+		if ((ret = engine_init(eng, &p)) < 0)
+			return ret;
+		if (e && (ret = exitq_init(&m->node_ctl[e], eng, 0)) < 0)
+			return ret;
+	}
 	m->engine.on_start = on_engine_start;
 	m->engine.on_start_arg = m;
 	if ((ret = engine_writer_init(&m->log, &m->engine, STDERR_FILENO, 1 << 16, "the log")) < 0)
 		return ret;
-	m->engines[0] = &m->engine;
 	m->vm.engines = m->engines;
-	m->vm.n_engines = 1;
+	m->vm.n_engines = m->n_engines;
+	if (n > 1)
+		log_info("%u engines, one per host node the VM uses (first: node %d)", n, first);
 	return 0;
+}
+
+/* The engine serving a disk: that of the host node behind its guest NUMA node. PCI
+ * devices stay on the first engine, which serves the PCI configuration space their
+ * drivers program (MSI-X, the PCI_CFG window): those writes must run where the device
+ * does; virtio-mmio devices have no such shared space and go to their node's engine. */
+static struct engine *disk_engine(struct machine *m, const struct vm_config *c, const struct disk_config *dc,
+				  bool mmio)
+{
+	int node = config_disk_host_node(c, dc);
+	unsigned e = node < 0 ? 0 : placement_engine_of_node(m->place, node);
+	if (e && !mmio) {
+		log_warn("%s: numa_node=%d is served by the first engine (host node %d): move it to virtio-mmio "
+			 "(transport=mmio) to have host node %d's engine serve it", dc->id, dc->numa_node,
+			 m->place->engine[0].node, node);
+		e = 0;
+	}
+	return m->engines[e];
 }
 
 /* Guest RAM as fixed buffers of at most 1 GiB (the kernel's limit per buffer). */
@@ -258,9 +311,9 @@ static int setup_disks(struct machine *m, const struct vm_config *c)
 		if (!m->disks[i])
 			return -ENOMEM;
 		m->n_disks = i + 1;
-		if ((ret = blk_create(m->disks[i], &o, &m->engine, &m->vm.mem)) < 0)
-			return ret;
 		enum virtio_transport t = dc->transport ? dc->transport : c->platform.virtio_transport;
+		if ((ret = blk_create(m->disks[i], &o, disk_engine(m, c, dc, t == TRANSPORT_MMIO), &m->vm.mem)) < 0)
+			return ret;
 		if (t == TRANSPORT_MMIO)
 			ret = add_mmio(m, &m->disk_mmio[i], &m->disks[i]->vdev);
 		else if (!(m->disk_pci[i] = calloc(1, sizeof(struct virtio_pci))))
@@ -402,14 +455,14 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vm->vcpu_spin_ns = c->tuning.vcpu_spin_ns;
-	if ((ret = setup_engine(m, c)) < 0)
+	if ((ret = setup_engines(m, c)) < 0)
 		return ret;
 	if ((ret = exitq_init(&m->ctl, &m->engine, 0)) < 0)
 		return ret;
 	if ((ret = vcpus_create(vm, c->cpus.boot_vcpus)) < 0)
 		return ret;
-	for (unsigned i = 0; m->place.pinned && i < vm->n_vcpus; i++)
-		vm->vcpus[i].cpus = m->place.vcpu[i];
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vm->vcpus[i].cpus = m->place->vcpu[i];
 	if ((ret = open_serial(m, c, &in_fd)) < 0)
 		return ret;
 	if ((ret = uart_create(&m->com1, vm, &m->engine, PORT_COM1, IRQ_COM1, m->serial_fd, in_fd)) < 0 ||
@@ -449,10 +502,13 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 /* Counters for benchmarks and for users wondering where the work went. */
 static void log_stats(struct machine *m)
 {
-	const struct engine_stats *s = &m->engine.stats;
-	log_info("engine %s: loops=%llu io_uring_enter=%llu sleeps=%llu cqes=%llu exits=%llu doorbells=%llu", m->engine.name,
-		 (unsigned long long)s->loops, (unsigned long long)s->enters, (unsigned long long)s->sleeps,
-		 (unsigned long long)s->cqes, (unsigned long long)s->exits, (unsigned long long)s->doorbells);
+	for (unsigned e = 0; e < m->n_engines; e++) {
+		const struct engine_stats *s = &m->engines[e]->stats;
+		log_info("engine %s: loops=%llu io_uring_enter=%llu sleeps=%llu cqes=%llu exits=%llu doorbells=%llu",
+			 m->engines[e]->name, (unsigned long long)s->loops, (unsigned long long)s->enters,
+			 (unsigned long long)s->sleeps, (unsigned long long)s->cqes, (unsigned long long)s->exits,
+			 (unsigned long long)s->doorbells);
+	}
 	for (unsigned i = 0; i < m->n_disks; i++) {
 		struct blk_dev *b = m->disks[i];
 		struct blk_queue_stats t = { 0 };
@@ -497,8 +553,15 @@ static void teardown(struct machine *m)
 		close(m->serial_fd);
 	if (m->ctl.engine)
 		exitq_destroy(&m->ctl);
-	if (m->engine.ring.ring_fd > 0)
-		engine_destroy(&m->engine);
+	for (unsigned e = m->n_engines; e-- > 0;) {
+		if (e && m->node_ctl[e].engine)
+			exitq_destroy(&m->node_ctl[e]);
+		if (m->engines[e]->ring.ring_fd > 0)
+			engine_destroy(m->engines[e]);
+		if (e)
+			free(m->engines[e]);
+	}
+	free(m->place);
 	engine_writer_destroy(&m->log);
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);
@@ -537,9 +600,11 @@ int machine_create(const struct vm_config *c, unsigned boot, void (*on_stop)(voi
 
 int machine_boot(struct machine *m)
 {
-	int ret = engine_start(&m->engine);
-	if (ret < 0)
-		return ret;
+	for (unsigned e = 0; e < m->n_engines; e++) {
+		int ret = engine_start(m->engines[e]);
+		if (ret < 0)
+			return ret;
+	}
 	m->booted = true;
 	log_info("booting %s: %u vCPU%s, %llu MiB", m->boot_desc_kernel, m->boot_desc_vcpus,
 		 m->boot_desc_vcpus > 1 ? "s" : "", (unsigned long long)m->boot_desc_mib);
@@ -555,6 +620,12 @@ void machine_request_stop(struct machine *m, int code, const char *why)
 	vm_request_stop(&m->vm, code, why);
 }
 
+/* The other engines own only devices, which the vCPUs (joined by now) no longer reach. */
+static void node_engine_stop(struct exitq_msg *msg)
+{
+	engine_stop(msg->ctx);
+}
+
 int machine_finish(struct machine *m)
 {
 	if (m->finished)
@@ -567,7 +638,12 @@ int machine_finish(struct machine *m)
 	vcpus_join(&m->vm);
 	struct exitq_msg finish = { .fn = ctl_finish, .ctx = m };
 	exitq_post(&m->ctl, &finish);
-	engine_join(&m->engine);
+	for (unsigned e = 1; e < m->n_engines; e++) {
+		struct exitq_msg stop = { .fn = node_engine_stop, .ctx = m->engines[e] };
+		exitq_post(&m->node_ctl[e], &stop);
+	}
+	for (unsigned e = 0; e < m->n_engines; e++)
+		engine_join(m->engines[e]);
 	m->exit_code = atomic_load(&m->vm.exit_code);
 	log_stats(m);
 	if (atomic_load(&m->vm.reboot))

@@ -85,7 +85,7 @@ bad_create out_of_range "cpus.boot_vcpus" "{$K,\"cpus\":{\"boot_vcpus\":100000}}
 bad_create zero_memory "memory.size" "{$K,\"memory\":{\"size\":0}}"
 bad_create missing_kernel "payload.kernel: $TMP/nope" "{\"payload\":{\"kernel\":\"$TMP/nope\"}}"
 bad_create missing_disk "disks\[0\].path" "{$K,\"disks\":[{\"path\":\"$TMP/nodisk\"}]}"
-bad_create unsupported "memory.hugepages" "{$K,\"memory\":{\"size\":67108864,\"hugepages\":true}}"
+bad_create unsupported "memory.mergeable" "{$K,\"memory\":{\"size\":67108864,\"mergeable\":true}}"
 bad_create no_payload "payload: required" '{"cpus":{"boot_vcpus":1,"max_vcpus":1}}'
 
 raw_status() { $RAW "$S" send "$1" | head -n1 | awk '{print $2}'; }

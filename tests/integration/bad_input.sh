@@ -33,7 +33,7 @@ check bad_not_a_kernel "neither a bzImage nor an ELF with a PVH entry note" -- -
 check bad_zero_file "neither a bzImage nor an ELF" -- --kernel "$TMP/zeros"
 check bad_elf_without_pvh_note "ELF without a usable PVH entry note" -- --kernel /bin/true
 check bad_kernel_is_directory "is not a regular file" -- --kernel /tmp
-check bad_memory_zero "size='0' is not a size greater than zero" -- --kernel "$GUEST_ELF" --memory size=0
+check bad_memory_zero "size=0 needs at least one --memory-zone" -- --kernel "$GUEST_ELF" --memory size=0
 check bad_memory_garbage "size='lots' is not a size" -- --kernel "$GUEST_ELF" --memory size=lots
 check bad_memory_too_small "too small" -- --kernel "$GUEST_ELF" --memory size=1M
 check bad_memory_unmappable "physical address space|cannot map" -- --kernel "$GUEST_ELF" --memory size=16000T

@@ -139,3 +139,29 @@ elif (cd "$TMP/acpi" && iasl -d SRAT.dat SLIT.dat >"$TMP/iasl.log" 2>&1) &&
 else
 	fail numa_srat_slit_iasl "$(grep -i error "$TMP/iasl.log" | head -3) $(grep -E 'Proximity Domain :|Locality ' "$TMP/acpi/"*.dsl 2>/dev/null | tr '\n' ' ')"
 fi
+
+# --- --cpus affinity=: the vCPU thread runs only where it is told; the engine keeps away
+# from that CPU when the node has another
+cpus=$(tr ',' '\n' </sys/devices/system/node/node$node/cpulist 2>/dev/null |
+	awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }')
+first=$(head -n1 <<<"$cpus") ncpu=$(wc -w <<<"$cpus")
+p=$TMP/affinity
+"$RINGVISOR" --kernel "$GUEST_ELF" --cpus "boot=1,affinity=[0@[$first]]" --memory size=64M \
+	--cmdline "job=spin ms=20 ticks=20" </dev/null >"$p.out" 2>"$p.err" &
+pid=$! eng="" vc=""
+for _ in $(seq 1 100); do
+	for t in /proc/$pid/task/*; do
+		case "$(cat "$t/comm" 2>/dev/null)" in
+		rv-engine$node) eng=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
+		rv-vcpu0) vc=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
+		esac
+	done
+	[ -n "$eng" ] && [ -n "$vc" ] && grep -q '^spinning=1' "$p.out" && break
+	sleep 0.05
+done
+wait $pid
+if [ "$vc" = "$first" ] && { [ "$ncpu" -lt 2 ] || ! grep -qw "$first" <<<"$(tr ',-' '  ' <<<"$eng")"; }; then
+	pass numa_vcpu_affinity
+else
+	fail numa_vcpu_affinity "vcpu0 CPUs '$vc' (want $first), engine CPUs '$eng'"
+fi
