@@ -210,20 +210,29 @@ static void send_error(struct api_conn *c, int status, const char *why)
 	send_response(c, status, r.body, false);
 }
 
-static void on_sent(struct engine *e, struct engine_op *op, int res, uint32_t flags)
+/* A recv or send finished: false when the connection is gone or going (EOF, an error,
+ * -ECANCELED when its deadline passed) and the caller must stop. */
+static bool io_done(struct api_conn *c, int res)
 {
-	struct api_conn *c = op->ctx;
-	(void)e, (void)flags;
 	c->inflight--;
 	c->io_busy = false;
 	if (c->closing) {
 		maybe_free(c);
-		return;
+		return false;
 	}
 	if (res <= 0) {
 		conn_close(c);
-		return;
+		return false;
 	}
+	return true;
+}
+
+static void on_sent(struct engine *e, struct engine_op *op, int res, uint32_t flags)
+{
+	struct api_conn *c = op->ctx;
+	(void)e, (void)flags;
+	if (!io_done(c, res))
+		return;
 	c->out_off += (size_t)res;
 	if (c->out_off < c->out_len) {
 		arm_send(c);
@@ -256,16 +265,8 @@ static void on_recv(struct engine *e, struct engine_op *op, int res, uint32_t fl
 {
 	struct api_conn *c = op->ctx;
 	(void)e, (void)flags;
-	c->inflight--;
-	c->io_busy = false;
-	if (c->closing) {
-		maybe_free(c);
+	if (!io_done(c, res))
 		return;
-	}
-	if (res <= 0) { /* EOF, error, or -ECANCELED: its deadline passed */
-		conn_close(c);
-		return;
-	}
 	c->in_len += (size_t)res;
 	conn_process(c);
 }

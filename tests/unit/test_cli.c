@@ -3,22 +3,11 @@
 #include "check.h"
 
 #include "api/cli.h"
+#include "cli_args.h"
 #include "api/kvlist.h"
 #include "engine/log.h"
 
 #include <stdio.h>
-
-static enum cli_result parse(struct vm_config *c, const char *const *args)
-{
-	char *argv[32];
-	int argc = 0;
-	argv[argc++] = "ringvisor";
-	for (; *args; args++)
-		argv[argc++] = (char *)*args;
-	argv[argc] = NULL;
-	config_init(c);
-	return cli_parse(argc, argv, c);
-}
 
 static void test_cli_full(void)
 {

@@ -5,6 +5,7 @@
 #include "check.h"
 
 #include "api/cli.h"
+#include "cli_args.h"
 #include "engine/log.h"
 #include "engine/topology.h"
 #include "kvm/e820.h"
@@ -16,18 +17,6 @@
 #include <unistd.h>
 
 static char dir[] = "/tmp/rv-numa-test.XXXXXX";
-
-static enum cli_result parse(struct vm_config *c, const char *const *args)
-{
-	char *argv[40];
-	int argc = 0;
-	argv[argc++] = "ringvisor";
-	for (; *args; args++)
-		argv[argc++] = (char *)*args;
-	argv[argc] = NULL;
-	config_init(c);
-	return cli_parse(argc, argv, c);
-}
 
 static void test_options(void)
 {
