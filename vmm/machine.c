@@ -24,6 +24,7 @@
 #include "kvm/uart.h"
 #include "kvm/vm.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/pci.h"
 #include "virtio/virtio_pci.h"
 
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -55,6 +57,9 @@ struct machine {
 	struct blk_dev *disks[CONFIG_MAX_DISKS];
 	struct virtio_pci *disk_pci[CONFIG_MAX_DISKS];
 	unsigned n_disks;
+	struct net_dev *nets[CONFIG_MAX_NETS];
+	struct virtio_pci *net_pci[CONFIG_MAX_NETS];
+	unsigned n_nets;
 	int serial_fd;
 	bool tty_raw;
 	struct termios tty_saved;
@@ -232,6 +237,44 @@ static int setup_disks(struct machine *m, const struct vm_config *c)
 	return 0;
 }
 
+static int setup_nets(struct machine *m, const struct vm_config *c)
+{
+	int ret;
+	for (unsigned i = 0; i < c->n_nets; i++) {
+		const struct net_config *nc = &c->nets[i];
+		for (unsigned k = 0; k < i; k++)
+			if (!strcmp(c->nets[k].id, nc->id) || !strcmp(c->nets[k].tap, nc->tap)) {
+				log_error("--net %s=%s is used twice", strcmp(c->nets[k].id, nc->id) ? "tap" : "id",
+					  strcmp(c->nets[k].id, nc->id) ? nc->tap : nc->id);
+				return -EINVAL;
+			}
+		struct net_options o = {
+			.tap = nc->tap, .id = nc->id, .ip = nc->ip, .mask = nc->mask,
+			.pairs = nc->num_queues ? nc->num_queues / 2 : 1, .queue_size = nc->queue_size ? nc->queue_size : 256,
+		};
+		memcpy(o.mac, nc->mac, 6);
+		if (!nc->has_mac) {
+			if (getrandom(o.mac, 6, 0) != 6)
+				return -EIO;
+			o.mac[0] = (uint8_t)((o.mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+		}
+		m->nets[i] = calloc(1, sizeof(struct net_dev));
+		m->net_pci[i] = calloc(1, sizeof(struct virtio_pci));
+		if (!m->nets[i] || !m->net_pci[i])
+			return -ENOMEM;
+		m->n_nets = i + 1;
+		if ((ret = net_create(m->nets[i], &o, &m->engine, &m->vm.mem)) < 0)
+			return ret;
+		if ((ret = virtio_pci_create(m->net_pci[i], &m->pci, &m->nets[i]->vdev)) < 0)
+			return ret;
+		log_info("%s: tap %s%s, mac %02x:%02x:%02x:%02x:%02x:%02x, %u queue pair%s of %u%s%s%s%s", nc->id, nc->tap,
+			 m->nets[i]->tap.created ? " (created)" : "", o.mac[0], o.mac[1], o.mac[2], o.mac[3], o.mac[4],
+			 o.mac[5], o.pairs, o.pairs > 1 ? "s" : "", o.queue_size, nc->ip ? ", host " : "",
+			 nc->ip ? nc->ip : "", nc->ip ? "/" : "", nc->ip ? nc->mask : "");
+	}
+	return 0;
+}
+
 static int setup_vm(struct machine *m, const struct vm_config *c)
 {
 	struct vm *vm = &m->vm;
@@ -288,6 +331,8 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 		return ret;
 	if ((ret = setup_disks(m, c)) < 0)
 		return ret;
+	if ((ret = setup_nets(m, c)) < 0)
+		return ret;
 	m->com1.out.ctx = m;
 	m->log.ctx = m;
 	return 0;
@@ -318,6 +363,8 @@ static void log_stats(struct machine *m)
 			 (unsigned long long)t.errors, (unsigned long long)merged, (unsigned long long)b->vdev.kicks,
 			 (unsigned long long)b->vdev.interrupts);
 	}
+	for (unsigned i = 0; i < m->n_nets; i++)
+		net_log_stats(m->nets[i]);
 }
 
 static void teardown(struct machine *m)
@@ -333,6 +380,14 @@ static void teardown(struct machine *m)
 			blk_destroy(m->disks[i]);
 		free(m->disk_pci[i]);
 		free(m->disks[i]);
+	}
+	for (unsigned i = 0; i < m->n_nets; i++) {
+		if (m->net_pci[i])
+			virtio_pci_destroy(m->net_pci[i]);
+		if (m->nets[i])
+			net_destroy(m->nets[i]);
+		free(m->net_pci[i]);
+		free(m->nets[i]);
 	}
 	uart_destroy(&m->com1);
 	if (m->serial_fd > STDERR_FILENO)
