@@ -209,5 +209,9 @@ int job_blk_load(void);
 int job_blk_hostile(void);
 int job_blk_discard(void);
 int job_blk_reset(void);
+int job_net_echo(void);
+int job_net_tx(void);
+int job_net_rx(void);
+int job_net_hostile(void);
 
 #endif

@@ -31,6 +31,8 @@ void guest_main(void)
         { "blk-info", job_blk_info }, { "blk-verify", job_blk_verify }, { "blk-load", job_blk_load },
         { "blk-hostile", job_blk_hostile }, { "blk-discard", job_blk_discard }, { "blk-reset", job_blk_reset },
         { "blk-irq", job_blk_irq },
+        { "net-echo", job_net_echo }, { "net-tx", job_net_tx }, { "net-rx", job_net_rx },
+        { "net-hostile", job_net_hostile },
     };
     int rc = -1;
     unsigned i;
