@@ -57,12 +57,12 @@ int tap_open(struct tap *t, const char *name, unsigned n)
 	}
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->created = if_nametoindex(name) == 0;
-	short flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (n > 1 || t->created)
-		flags |= IFF_MULTI_QUEUE;
+	/* Multi-queue always when we create it (and whenever we need several queues); an
+	 * existing TAP must be opened the way it was made, so with one queue either works. */
+	short flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
 	for (unsigned i = 0; i < n; i++) {
 		int fd = open_queue(t, flags);
-		if (fd == -EINVAL && i == 0 && n == 1 && (flags & IFF_MULTI_QUEUE)) {
+		if (fd == -EINVAL && i == 0 && n == 1 && !t->created) {
 			flags &= (short)~IFF_MULTI_QUEUE; /* an existing single-queue TAP */
 			fd = open_queue(t, flags);
 		}

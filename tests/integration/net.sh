@@ -141,18 +141,20 @@ else
 	fail net_checksum_offload_both_ways "rx: $(why "$p") tx: $(why "$p2") host: $(tr '\n' ' ' <"$TMP/csrecv.txt")"
 fi
 
-# --- without MRG_RXBUF: one chain per frame ---
+# --- without MRG_RXBUF: one chain per frame; on an existing multi-queue TAP used with one pair ---
 X=$(net_subnet); T=$(net_tap_name n)
+ip tuntap add dev "$T" mode tap multi_queue && NET_TAPS+=("$T")
 p=$TMP/nomrg
 rv_net "$p" 120 "job=net-rx ip=172.30.$X.2 peer=172.30.$X.1 mrg=0 seconds=100" "tap=$T,ip=172.30.$X.1,mask=255.255.255.0" &
 pid=$!
 NET_PIDS+=($pid)
 "$NET_PEER" send --bind "172.30.$X.1" --port 9300 --to "172.30.$X.2" --dport 9200 --mib 8 --window 512 >/dev/null 2>&1
 wait $pid
-if ok_run "$p" && grep -q 'mrg=0' "$p.out" && grep -qE '^net_rx .*lost=0 dup=0 bad=0' "$p.out"; then
-	pass net_rx_without_mergeable_buffers
+if ok_run "$p" && grep -q 'mrg=0' "$p.out" && grep -qE '^net_rx .*lost=0 dup=0 bad=0' "$p.out" &&
+   ! grep -q "tap $T (created)" "$p.err" && ip link show "$T" >/dev/null 2>&1; then
+	pass net_rx_without_mergeable_buffers_existing_mq_tap
 else
-	fail net_rx_without_mergeable_buffers "$(why "$p")"
+	fail net_rx_without_mergeable_buffers_existing_mq_tap "$(why "$p")"
 fi
 
 # --- backpressure: the guest stops taking frames while the host floods; no VMM growth, recovery ---
