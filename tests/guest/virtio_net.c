@@ -3,7 +3,7 @@
  * GUEST_CSUM, CTRL_VQ + MQ), queue pairs (RX 2i, TX 2i+1, control queue last),
  * VQ_PAIRS_SET, RX buffers of NET_BUF bytes (one descriptor each) and a TX buffer pool
  * per pair. Keys: pairs=N (queues=N also works) mrg=0|1 (1) event_idx=0|1 (1) csum=0|1
- * (0) qsize=N (256). */
+ * (0) qsize=N (256) reinit=N (0: reset and set up again N times before the job). */
 #include "net.h"
 
 #define MAX_PCI 64
@@ -110,6 +110,10 @@ struct net_dev *net_open(const struct net_opts *o)
         if (vpci_probe(&n->v, pci, np, i) < 0)
             fail("net_no_modern_capabilities");
         int rc = net_init(n, o);
+        /* reinit=N: reset and initialise again N times, with RX buffers posted (the
+         * device has reads waiting on its TAP that the reset must cancel) */
+        for (u64 r = arg_u64("reinit", 0); r && rc == 0; r--)
+            rc = net_init(n, o);
         if (rc < 0) {
             gprintf("net_init step=%d status=0x%x\n", -rc, vpci_status(&n->v));
             fail("net_init");

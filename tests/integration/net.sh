@@ -23,10 +23,12 @@ rv_net() {
 	rv_run "$p" "$t" --kernel "$GUEST_ELF" --cpus boot=1 --memory size=128M --cmdline "$cmd" --net "$net" "$@"
 }
 
-# --- ping both ways, UDP echo; the TAP the VMM created is gone after it exits ---
+# --- ping both ways, UDP echo (after 3 resets with reads waiting on the TAP, on 2 pairs);
+#     the TAP the VMM created is gone after it exits ---
 X=$(net_subnet); T=$(net_tap_name p)
 p=$TMP/echo
-rv_net "$p" 60 "job=net-echo ip=172.30.$X.2 peer=172.30.$X.1 ping=5 seconds=40" "tap=$T,ip=172.30.$X.1,mask=255.255.255.0" &
+rv_net "$p" 60 "job=net-echo ip=172.30.$X.2 peer=172.30.$X.1 ping=5 seconds=40 reinit=3 pairs=2" \
+	"tap=$T,ip=172.30.$X.1,mask=255.255.255.0,num_queues=4" &
 pid=$!
 NET_PIDS+=($pid)
 host_ping=fail udp_echo=fail
