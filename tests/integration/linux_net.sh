@@ -3,7 +3,7 @@
 # the guest, iperf3 TCP and UDP both ways (the host runs iperf3 -s on its end of the link).
 # Needs a host that can boot Linux (VMX/SVM).
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/net_lib.sh"
+source "$(dirname "$0")/net_lib.bash"
 
 if host_is_pvm; then
 	skip linux_net_ping_iperf3 "/dev/kvm is kvm_pvm (software virtualization): stock Linux cannot boot here; runs on hosts with VMX/SVM"

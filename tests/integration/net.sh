@@ -7,7 +7,7 @@
 # resumes); malformed transmit chains (dropped and counted, the queue keeps going); an
 # existing TAP is used and left in place; bad --net options.
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/net_lib.sh"
+source "$(dirname "$0")/net_lib.bash"
 
 if [ ! -c /dev/net/tun ] || ! ip link >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
 	skip net_all "needs root and /dev/net/tun to make TAP links"
