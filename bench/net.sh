@@ -8,14 +8,15 @@
 # Usage: bench/net.sh [--rounds N] [--seconds S] [--jobs LIST] [--timeout S]
 # Environment: ROUNDS (3), SECONDS (5 s of traffic per run), JOBS (all eight:
 # tx-64-1q tx-1472-1q rx-64-1q rx-1472-1q tx-64-2q tx-1472-2q rx-64-2q rx-1472-2q),
-# TIMEOUT (SECONDS+60 per run), MEM (256 MiB), SUBNET (a free 172.30.X: picked),
+# TIMEOUT (SECONDS+60 per run), MEM (256 MiB), VCPUS (both VMMs; default: one per queue pair),
+# SUBNET (a free 172.30.X: picked),
 # plus BUILD/RINGVISOR/GUEST_ELF/QEMU from bench/lib.sh.
 # Exit status: 0 if every run passed, 1 if any run failed, 2 if the bench could not start.
 set -u
 DUR=$(printenv SECONDS)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROUNDS=${ROUNDS:-3} DUR=${DUR:-5} MEM=${MEM:-256} TIMEOUT=${TIMEOUT:-}
+ROUNDS=${ROUNDS:-3} DUR=${DUR:-5} MEM=${MEM:-256} TIMEOUT=${TIMEOUT:-} VCPUS=${VCPUS:-}
 ALL_JOBS="tx-64-1q tx-1472-1q rx-64-1q rx-1472-1q tx-64-2q tx-1472-2q rx-64-2q rx-1472-2q"
 JOBS=${JOBS:-$ALL_JOBS}
 while [ $# -gt 0 ]; do
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
 	*) bench_die "unknown argument: $1 (try --help)" ;;
 	esac
 done
-for v in ROUNDS DUR MEM; do
+for v in ROUNDS DUR MEM ${VCPUS:+VCPUS}; do
 	case ${!v} in ''|*[!0-9]*|0) bench_die "${v/DUR/SECONDS} must be a positive whole number" ;; esac
 done
 TIMEOUT=${TIMEOUT:-$((DUR + 60))}
@@ -78,13 +79,14 @@ make_tap 1 || bench_die "cannot create and configure TAP $TAP"
 echo "== ringvisor net bench: $(date -u +%FT%TZ)" >&2
 echo "   host $(uname -r), $(nproc) CPUs, kvm module: $(ls -d /sys/module/kvm_{intel,amd,pvm} 2>/dev/null | sed 's|.*/||' | tr '\n' ' ')" >&2
 echo "   ringvisor $(git -C "$ROOT" describe --always --dirty 2>/dev/null), $($QEMU --version | head -n1)" >&2
-echo "   TAP $TAP (multi_queue for 2 pairs) $HOST_IP/24, guest $GUEST_IP, $DUR s of traffic per run" >&2
+echo "   TAP $TAP (multi_queue for 2 pairs) $HOST_IP/24, guest $GUEST_IP, ${VCPUS:-one per pair} vCPUs, $DUR s of traffic per run" >&2
 [ "$ROUNDS" -ge 3 ] || echo "   NOTE: ROUNDS=$ROUNDS < 3: not the real figures" >&2
 
 # run_one JOB RUNNER ROUND: appends "pps=.. gbps=.. [enter_per_pkt=..]" to $TMP/JOB.RUNNER on success.
 run_one() {
 	local job=$1 who=$2 round=$3 dir size pairs base cmdline why='' line
 	read -r dir size pairs <<<"$(job_params "$job")"
+	local vcpus=${VCPUS:-$pairs}
 	base=$TMP/$job.$who.$round
 	make_tap "$pairs" || bench_die "cannot create TAP $TAP"
 	if [ "$dir" = tx ]; then
@@ -99,11 +101,11 @@ run_one() {
 	PEER_PID=$!
 	if [ "$who" = ringvisor ]; then
 		# shellcheck disable=SC2086
-		rv_cmd "$pairs" "$MEM" "$cmdline" --net "tap=$TAP,num_queues=$((2 * pairs))" --log-level info ${RV_ARGS:-}
+		rv_cmd "$vcpus" "$MEM" "$cmdline" --net "tap=$TAP,num_queues=$((2 * pairs))" --log-level info ${RV_ARGS:-}
 	else
 		local dev="virtio-net-pci,netdev=n0,disable-legacy=on"
 		[ "$pairs" -gt 1 ] && dev+=",mq=on,vectors=$((2 * pairs + 2))"
-		qemu_cmd "$pairs" "$MEM" "$cmdline" -cpu host,-arch-capabilities,+invtsc \
+		qemu_cmd "$vcpus" "$MEM" "$cmdline" -cpu host,-arch-capabilities,+invtsc \
 			-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=off,queues=$pairs" -device "$dev"
 	fi
 	timeout -k 5 "$TIMEOUT" "${CMD[@]}" </dev/null >"$base.out" 2>"$base.err"
