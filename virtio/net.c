@@ -228,9 +228,6 @@ int net_create(struct net_dev *n, const struct net_options *o, struct engine *e,
 	/* Nothing reads the TAP before the driver is ready, and then only pair 0: frames the
 	 * kernel steered to other queues meanwhile would arrive stale when they open. */
 	tap_set_active(&n->tap, 1);
-	/* Nothing reads the TAP before the driver is ready, and then only pair 0: frames the
-	 * kernel steered to other queues meanwhile would arrive stale when they open. */
-	tap_set_active(&n->tap, 1);
 	n->pairs = o->pairs;
 	n->ctrl_queue = 2 * o->pairs;
 	n->max_rx_frame = NET_HDR_LEN + NET_MAX_FRAME;

@@ -81,7 +81,6 @@ struct net_rx_slot {
 struct net_rx_read {
 	struct engine_op op;
 	struct net_queue *q;
-	bool nowait;
 	unsigned n, niov;
 	uint64_t cap;
 	uint16_t slot[NET_RX_READ_CHAINS];
@@ -104,11 +103,6 @@ struct net_queue {
 	struct net_rx_read *free_reads[NET_RX_MAX_READS];
 	unsigned n_free_reads;
 	bool rx_empty;                /* out of posted buffers (counted once per episode) */
-	/* One read per queue waits for the TAP (the kernel wakes every read waiting on it
-	 * for each frame, so more would be woken for nothing); the others are RWF_NOWAIT and
-	 * only go out while frames are there. */
-	struct net_rx_read *waiting;  /* the read that may wait, if out */
-	bool tap_drained;             /* a RWF_NOWAIT read found the TAP queue empty */
 	/* TX */
 	struct net_tx *tx;
 	struct net_tx **tx_free;

@@ -5,9 +5,7 @@
  * frame needs) and becomes one readv SQE on the TAP fd: the kernel writes the virtio-net
  * header and the frame straight into guest memory. On completion the chains the frame
  * filled go to the used ring (num_buffers written into the first), the ones it did not
- * reach go back to 'ready'. Only one read per queue waits for frames; while frames keep
- * coming the others are RWF_NOWAIT reads that return at once (-EAGAIN when the TAP queue
- * is empty), so a frame arriving on an idle queue wakes one read, not all of them. A frame larger than the buffers it got is dropped and
+ * reach go back to 'ready'. A frame larger than the buffers it got is dropped and
  * counted; its chains go back too. No chains, no reads: the kernel's TAP queue holds
  * the frames (and drops what overflows it) until the guest posts buffers again. */
 #include "net.h"
@@ -17,7 +15,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 
 
 
@@ -95,7 +92,7 @@ static void submit_reads(struct net_queue *q)
 	unsigned qsize = n->opt.queue_size;
 	bool mrg = virtio_has(&n->vdev, VIRTIO_NET_F_MRG_RXBUF);
 
-	while (q->n_free_reads && q->ready_n && (!q->waiting || !q->tap_drained)) {
+	while (q->n_free_reads && q->ready_n) {
 		struct net_rx_read *r = q->free_reads[q->n_free_reads - 1];
 		r->n = r->niov = 0;
 		r->cap = 0;
@@ -121,11 +118,6 @@ static void submit_reads(struct net_queue *q)
 		n->inflight++;
 		struct io_uring_sqe *sqe = engine_sqe(n->vdev.engine, &r->op);
 		io_uring_prep_readv(sqe, q->fd, r->iov, r->niov, 0);
-		r->nowait = q->waiting != NULL;
-		if (r->nowait)
-			sqe->rw_flags = RWF_NOWAIT;
-		else
-			q->waiting = r;
 		if (q->fixed)
 			sqe->flags |= IOSQE_FIXED_FILE;
 	}
@@ -162,8 +154,6 @@ static void rx_done(struct engine *e, struct engine_op *op, int res, uint32_t fl
 	(void)e, (void)flags;
 
 	q->free_reads[q->n_free_reads++] = r;
-	if (q->waiting == r)
-		q->waiting = NULL;
 	if (!live(q)) {
 		/* reset (or NEEDS_RESET): the chains belong to a ring that is going away */
 		for (unsigned i = 0; i < r->n; i++)
@@ -172,12 +162,9 @@ static void rx_done(struct engine *e, struct engine_op *op, int res, uint32_t fl
 		return;
 	}
 	n->inflight--;
-	q->tap_drained = res == -EAGAIN && r->nowait;
 	if (res < NET_HDR_LEN || (uint64_t)res > r->cap) {
 		give_back(q, r, 0);
-		if (q->tap_drained) {
-			/* nothing queued on the TAP: the waiting read will see the next frame */
-		} else if (res == -ECANCELED) {
+		if (res == -ECANCELED) {
 			/* queue pair deactivated: its chains wait for it to come back */
 		} else if (res >= 0 && (uint64_t)res > r->cap) {
 			q->stats.rx_dropped++;
@@ -259,8 +246,6 @@ void net_queue_clear(struct net_queue *q, unsigned queue_size)
 	for (unsigned i = 0; i < NET_RX_MAX_READS; i++)
 		q->free_reads[q->n_free_reads++] = &q->reads[i];
 	q->rx_empty = false;
-	q->waiting = NULL;
-	q->tap_drained = false;
 	net_tx_init(q, queue_size);
 }
 
