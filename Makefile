@@ -16,7 +16,8 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all asan deps test unit demo bench clean linux-image
-all: $(BUILD)/ringvisor $(BUILD)/ringvisor-remote $(BUILD)/guest/guest.elf $(UNIT_BIN) $(BUILD)/tests/deny_io_uring $(BUILD)/tests/api_load
+all: $(BUILD)/ringvisor $(BUILD)/ringvisor-remote $(BUILD)/guest/guest.elf $(UNIT_BIN) $(BUILD)/tests/deny_io_uring $(BUILD)/tests/api_load \
+	$(BUILD)/tests/net_peer
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -41,6 +42,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libringvisor.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/deny_io_uring: tests/tools/deny_io_uring.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+$(BUILD)/tests/net_peer: tests/tools/net_peer.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 

@@ -7,9 +7,11 @@
 #include "kvlist.h"
 #include "kvm/guest_mem.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +52,12 @@ void config_free(struct vm_config *c)
 		for (unsigned k = 0; k < c->numa[i].n_zones; k++)
 			free(c->numa[i].zones[k]);
 	free(c->cpus.affinity);
+	for (unsigned i = 0; i < c->n_nets; i++) {
+		free(c->nets[i].tap);
+		free(c->nets[i].ip);
+		free(c->nets[i].mask);
+		free(c->nets[i].id);
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -79,6 +87,12 @@ void cli_usage(FILE *f)
 		"                           the default transport of virtio devices (default pci); virtio-mmio devices\n"
 		"                           are in the DSDT and appended to the command line as virtio_mmio.device=\n"
 		"  --dump-acpi DIR          also write the ACPI tables as DIR/<SIG>.dat (for iasl -d)\n"
+		"  --net tap=NAME[,mac=MAC][,ip=ADDR,mask=MASK][,num_queues=2N][,queue_size=N][,id=NAME]\n"
+		"        [,transport=pci|mmio]\n"
+		"                           a virtio-net device on a TAP (repeatable); the TAP is created\n"
+		"                           if missing (and removed at exit), given the host address ip/mask and\n"
+		"                           brought up; num_queues counts RX+TX queues (default 2: one pair),\n"
+		"                           queue_size 256, MAC random locally administered unless given\n"
 		"  --serial tty|file=PATH|off|null\n"
 		"                           COM1: the terminal (default; input from stdin), a file, or nowhere\n"
 		"  --engine poll_us=N,io_poll_us=N,vcpu_spin_us=N,fixed_buffers=on|off\n"
@@ -264,6 +278,58 @@ static int api_item(void *ctx, const char *key, const char *value)
 	return 0;
 }
 
+int cli_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6 ||
+	    strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return (mac[0] & 1) ? -EINVAL : 0; /* a multicast address cannot be a station's */
+}
+
+static int net_item(void *ctx, const char *key, const char *value)
+{
+	struct net_config *n = ctx;
+	unsigned long long v;
+	struct in_addr a;
+
+	if (!strcmp(key, "tap") && value && *value && strlen(value) < 16) {
+		set_str(&n->tap, value);
+	} else if (!strcmp(key, "id") && value && *value && strlen(value) < 24) {
+		set_str(&n->id, value);
+	} else if (!strcmp(key, "mac")) {
+		if (cli_parse_mac(value, n->mac))
+			return bad("--net", "mac='%s' is not a unicast MAC address like 52:54:00:12:34:56", value);
+		n->has_mac = 1;
+	} else if (!strcmp(key, "ip") || !strcmp(key, "mask")) {
+		if (!value || inet_pton(AF_INET, value, &a) != 1) {
+			fprintf(stderr, "ringvisor: error: --net %s='%s': not an IPv4 address\n", key, value ? value : "");
+			return -EINVAL;
+		}
+		set_str(!strcmp(key, "ip") ? &n->ip : &n->mask, value);
+	} else if (!strcmp(key, "num_queues")) {
+		if (parse_uint(value, 32, &v) || v < 2 || (v & 1))
+			return bad("--net", "num_queues='%s' must be an even number from 2 to 32 (RX and TX queues)", value);
+		n->num_queues = (unsigned)v;
+	} else if (!strcmp(key, "queue_size")) {
+		if (parse_uint(value, 1024, &v) || v < 2 || (v & (v - 1)))
+			return bad("--net", "queue_size='%s' must be a power of two from 2 to 1024", value);
+		n->queue_size = (unsigned)v;
+	} else if (!strcmp(key, "transport")) {
+		return transport("--net", key, value, &n->transport);
+	} else if (!strcmp(key, "tap") || !strcmp(key, "id")) {
+		fprintf(stderr, "ringvisor: error: --net %s='%s': %s\n", key, value ? value : "",
+			!strcmp(key, "tap") ? "1 to 15 characters" : "1 to 23 characters");
+		return -EINVAL;
+	} else {
+		return bad("--net", "unknown option '%s' (known: tap, mac, ip, mask, num_queues, queue_size, id, transport)", key);
+	}
+	return 0;
+}
+
 static int engine_item(void *ctx, const char *key, const char *value)
 {
 	struct vm_config *c = ctx;
@@ -287,7 +353,7 @@ static int engine_item(void *ctx, const char *key, const char *value)
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 {
 	enum { O_KERNEL = 256, O_INITRAMFS, O_CMDLINE, O_CPUS, O_MEMORY, O_SERIAL, O_ENGINE, O_LOG, O_DISK, O_API, O_PLATFORM,
-	       O_DUMP_ACPI, O_MEMORY_ZONE, O_NUMA };
+	       O_DUMP_ACPI, O_MEMORY_ZONE, O_NUMA, O_NET };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initramfs", required_argument, NULL, O_INITRAMFS },
@@ -298,6 +364,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "memory-zone", required_argument, NULL, O_MEMORY_ZONE },
 		{ "numa", required_argument, NULL, O_NUMA },
+		{ "net", required_argument, NULL, O_NET },
 		{ "engine", required_argument, NULL, O_ENGINE },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "api-socket", required_argument, NULL, O_API },
@@ -355,6 +422,28 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 				char id[16];
 				snprintf(id, sizeof(id), "disk%u", c->n_disks - 1);
 				set_str(&d->id, id);
+			}
+			break;
+		}
+		case O_NET: {
+			if (c->n_nets == CONFIG_MAX_NETS) {
+				fprintf(stderr, "ringvisor: error: --net: at most %d network devices\n", CONFIG_MAX_NETS);
+				return CLI_ERROR;
+			}
+			struct net_config *n = &c->nets[c->n_nets++];
+			ret = kvlist_parse(optarg, net_item, n);
+			if (!ret && !n->tap) {
+				fprintf(stderr, "ringvisor: error: --net %s: tap=NAME is required\n", optarg);
+				return CLI_ERROR;
+			}
+			if (!ret && !n->ip != !n->mask) {
+				fprintf(stderr, "ringvisor: error: --net %s: ip= and mask= go together\n", optarg);
+				return CLI_ERROR;
+			}
+			if (!ret && !n->id) {
+				char id[16];
+				snprintf(id, sizeof(id), "net%u", c->n_nets - 1);
+				set_str(&n->id, id);
 			}
 			break;
 		}

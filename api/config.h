@@ -58,6 +58,18 @@ struct disk_config {
 	int numa_node;       /* guest NUMA node the disk belongs to, CONFIG_NO_NODE: none given */
 };
 
+#define CONFIG_MAX_NETS 8
+
+/* Shaped like Cloud Hypervisor's NetConfig. */
+struct net_config {
+	char *tap, *ip, *mask, *id;
+	uint8_t mac[6];
+	int has_mac;         /* 0: a random locally administered MAC */
+	unsigned num_queues; /* RX + TX queues (2 per pair); 0: 2 */
+	unsigned queue_size; /* 0: 256 */
+	enum virtio_transport transport;
+};
+
 struct vm_config {
 	struct {
 		unsigned boot_vcpus, max_vcpus;
@@ -82,6 +94,8 @@ struct vm_config {
 	} serial;
 	struct disk_config disks[CONFIG_MAX_DISKS];
 	unsigned n_disks;
+	struct net_config nets[CONFIG_MAX_NETS];
+	unsigned n_nets;
 	struct {
 		uint64_t engine_poll_ns; /* how long an idle engine spins before sleeping */
 		uint64_t vcpu_spin_ns;   /* how long a vCPU spins for a read's reply */

@@ -1,6 +1,9 @@
 /* config_json: see config_json.h. */
 #include "config_json.h"
 
+#include "cli.h"
+
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -434,6 +437,78 @@ static int parse_disks(struct jctx *j, const cJSON *a, struct vm_config *c)
 	return 0;
 }
 
+static int parse_net(struct jctx *j, const cJSON *o, struct net_config *n, unsigned idx)
+{
+	static const struct field f[] = {
+		{ "tap", P_USE }, { "ip", P_USE }, { "mask", P_USE }, { "mac", P_USE }, { "num_queues", P_USE },
+		{ "queue_size", P_USE }, { "id", P_USE }, { "transport", P_USE }, { "host_mac", P_IGNORE },
+		{ "mtu", P_REJECT }, { "iommu", P_FALSE_ONLY }, { "vhost_user", P_FALSE_ONLY }, { "vhost_socket", P_REJECT },
+		{ "vhost_mode", P_IGNORE }, { "fds", P_EMPTY_ONLY }, { "rate_limiter_config", P_REJECT },
+		{ "pci_segment", P_ZERO_ONLY }, { "offload_tso", P_IGNORE }, { "offload_ufo", P_IGNORE },
+		{ "offload_csum", P_IGNORE },
+	};
+	char where[32];
+	uint64_t v;
+	int r;
+	struct in_addr a;
+	snprintf(where, sizeof(where), "net[%u]", idx);
+	TRY(check_fields(j, o, where, f, N(f)));
+	if ((r = get_str(j, o, where, "tap", 15, &n->tap)) != 0)
+		return r < 0 ? r : fail(j, "%s.tap: required (the TAP interface name; ringvisor creates it if missing)", where);
+	TRY(get_str(j, o, where, "id", 23, &n->id));
+	TRY(get_str(j, o, where, "ip", 15, &n->ip));
+	TRY(get_str(j, o, where, "mask", 15, &n->mask));
+	if ((n->ip && inet_pton(AF_INET, n->ip, &a) != 1) || (n->mask && inet_pton(AF_INET, n->mask, &a) != 1))
+		return fail(j, "%s.ip/mask: not an IPv4 address", where);
+	char *mac = NULL;
+	if ((r = get_str(j, o, where, "mac", 17, &mac)) < 0)
+		return r;
+	if (!r) {
+		int bad = cli_parse_mac(mac, n->mac);
+		free(mac);
+		if (bad)
+			return fail(j, "%s.mac: not a unicast MAC address like 52:54:00:12:34:56", where);
+		n->has_mac = 1;
+	}
+	if ((r = get_uint(j, o, where, "num_queues", 2, 32, &v)) < 0)
+		return r;
+	if (!r && (v & 1))
+		return fail(j, "%s.num_queues: %llu must be even (RX and TX queues)", where, (unsigned long long)v);
+	if (!r)
+		n->num_queues = (unsigned)v;
+	if ((r = get_uint(j, o, where, "queue_size", 2, 1024, &v)) < 0)
+		return r;
+	if (!r && (v & (v - 1)))
+		return fail(j, "%s.queue_size: %llu is not a power of two", where, (unsigned long long)v);
+	if (!r)
+		n->queue_size = (unsigned)v;
+	const cJSON *tr = member(o, "transport");
+	if (tr && (!cJSON_IsString(tr) || (strcmp(tr->valuestring, "Pci") && strcmp(tr->valuestring, "Mmio"))))
+		return fail(j, "%s.transport: must be \"Pci\" or \"Mmio\"", where);
+	if (tr)
+		n->transport = !strcmp(tr->valuestring, "Mmio") ? TRANSPORT_MMIO : TRANSPORT_PCI;
+	return 0;
+}
+
+static int parse_nets(struct jctx *j, const cJSON *a, struct vm_config *c)
+{
+	const cJSON *it;
+	if (!cJSON_IsArray(a))
+		return fail(j, "net: must be an array");
+	if (cJSON_GetArraySize(a) > CONFIG_MAX_NETS)
+		return fail(j, "net: at most %d devices", CONFIG_MAX_NETS);
+	cJSON_ArrayForEach(it, a) {
+		struct net_config *n = &c->nets[c->n_nets++];
+		TRY(parse_net(j, it, n, c->n_nets - 1));
+		if (!n->id) {
+			char id[16];
+			snprintf(id, sizeof(id), "net%u", c->n_nets - 1);
+			n->id = strdup(id);
+		}
+	}
+	return 0;
+}
+
 static int parse_serial(struct jctx *j, const cJSON *o, struct vm_config *c)
 {
 	static const struct field f[] = { { "mode", P_USE }, { "file", P_USE }, { "socket", P_REJECT } };
@@ -480,7 +555,7 @@ int config_from_json(const char *text, size_t len, struct vm_config *c, char *er
 {
 	static const struct field f[] = {
 		{ "cpus", P_USE }, { "memory", P_USE }, { "payload", P_USE }, { "disks", P_USE }, { "serial", P_USE },
-		{ "console", P_USE }, { "net", P_EMPTY_ONLY },
+		{ "console", P_USE }, { "net", P_USE },
 		/* An entropy source the guest would miss only for speed of its RNG start-up. */
 		{ "rng", P_IGNORE },
 		{ "rate_limit_groups", P_EMPTY_ONLY }, { "balloon", P_REJECT }, { "fs", P_EMPTY_ONLY },
@@ -518,6 +593,8 @@ int config_from_json(const char *text, size_t len, struct vm_config *c, char *er
 		ret = parse_serial(&j, v, c);
 	if (!ret && (v = member(root, "console")))
 		ret = parse_console(&j, v);
+	if (!ret && (v = member(root, "net")))
+		ret = parse_nets(&j, v, c);
 	if (!ret && (v = member(root, "numa")))
 		ret = parse_numa(&j, v, c);
 	if (!ret)
@@ -602,7 +679,29 @@ cJSON *config_to_json(const struct vm_config *c)
 		cJSON_AddStringToObject(x, "file", c->serial.file);
 	x = cJSON_AddObjectToObject(o, "console");
 	cJSON_AddStringToObject(x, "mode", "Off");
-	cJSON_AddArrayToObject(o, "net");
+	x = cJSON_AddArrayToObject(o, "net");
+	for (unsigned i = 0; i < c->n_nets; i++) {
+		const struct net_config *n = &c->nets[i];
+		cJSON *nj = cJSON_CreateObject();
+		char mac[18];
+		cJSON_AddStringToObject(nj, "tap", n->tap);
+		if (n->ip)
+			cJSON_AddStringToObject(nj, "ip", n->ip);
+		if (n->mask)
+			cJSON_AddStringToObject(nj, "mask", n->mask);
+		if (n->has_mac) {
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1], n->mac[2], n->mac[3],
+				 n->mac[4], n->mac[5]);
+			cJSON_AddStringToObject(nj, "mac", mac);
+		}
+		cJSON_AddNumberToObject(nj, "num_queues", n->num_queues ? n->num_queues : 2);
+		cJSON_AddNumberToObject(nj, "queue_size", n->queue_size ? n->queue_size : 256);
+		if (n->id)
+			cJSON_AddStringToObject(nj, "id", n->id);
+		if (n->transport)
+			cJSON_AddStringToObject(nj, "transport", n->transport == TRANSPORT_MMIO ? "Mmio" : "Pci");
+		cJSON_AddItemToArray(x, nj);
+	}
 	if (c->n_numa) {
 		cJSON *ns = cJSON_AddArrayToObject(o, "numa");
 		for (unsigned i = 0; i < c->n_numa; i++) {

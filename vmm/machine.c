@@ -26,6 +26,7 @@
 #include "kvm/uart.h"
 #include "kvm/vm.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/pci.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtio_pci.h"
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -65,6 +67,10 @@ struct machine {
 	struct power power;
 	unsigned boot;             /* 0 on the first boot, +1 per reboot */
 	char *cmdline;             /* the guest's: --cmdline plus virtio_mmio.device= entries */
+	struct net_dev *nets[CONFIG_MAX_NETS];
+	struct virtio_pci *net_pci[CONFIG_MAX_NETS];
+	struct virtio_mmio *net_mmio[CONFIG_MAX_NETS];
+	unsigned n_nets;
 	int serial_fd;
 	bool tty_raw;
 	struct termios tty_saved;
@@ -423,6 +429,49 @@ static unsigned zone_specs(const struct vm_config *c, struct guest_zone_spec *z)
 	return c->memory.n_zones;
 }
 
+static int setup_nets(struct machine *m, const struct vm_config *c)
+{
+	int ret;
+	for (unsigned i = 0; i < c->n_nets; i++) {
+		const struct net_config *nc = &c->nets[i];
+		for (unsigned k = 0; k < i; k++)
+			if (!strcmp(c->nets[k].id, nc->id) || !strcmp(c->nets[k].tap, nc->tap)) {
+				log_error("--net %s=%s is used twice", strcmp(c->nets[k].id, nc->id) ? "tap" : "id",
+					  strcmp(c->nets[k].id, nc->id) ? nc->tap : nc->id);
+				return -EINVAL;
+			}
+		struct net_options o = {
+			.tap = nc->tap, .id = nc->id, .ip = nc->ip, .mask = nc->mask,
+			.pairs = nc->num_queues ? nc->num_queues / 2 : 1, .queue_size = nc->queue_size ? nc->queue_size : 256,
+		};
+		memcpy(o.mac, nc->mac, 6);
+		if (!nc->has_mac) {
+			if (getrandom(o.mac, 6, 0) != 6)
+				return -EIO;
+			o.mac[0] = (uint8_t)((o.mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+		}
+		m->nets[i] = calloc(1, sizeof(struct net_dev));
+		m->net_pci[i] = calloc(1, sizeof(struct virtio_pci));
+		if (!m->nets[i] || !m->net_pci[i])
+			return -ENOMEM;
+		m->n_nets = i + 1;
+		if ((ret = net_create(m->nets[i], &o, &m->engine, &m->vm.mem)) < 0)
+			return ret;
+		enum virtio_transport t = nc->transport ? nc->transport : c->platform.virtio_transport;
+		if (t == TRANSPORT_MMIO)
+			ret = add_mmio(m, &m->net_mmio[i], &m->nets[i]->vdev);
+		else
+			ret = virtio_pci_create(m->net_pci[i], &m->pci, &m->nets[i]->vdev);
+		if (ret < 0)
+			return ret;
+		log_info("%s: tap %s%s, mac %02x:%02x:%02x:%02x:%02x:%02x, %u queue pair%s of %u%s%s%s%s", nc->id, nc->tap,
+			 m->nets[i]->tap.created ? " (created)" : "", o.mac[0], o.mac[1], o.mac[2], o.mac[3], o.mac[4],
+			 o.mac[5], o.pairs, o.pairs > 1 ? "s" : "", o.queue_size, nc->ip ? ", host " : "",
+			 nc->ip ? nc->ip : "", nc->ip ? "/" : "", nc->ip ? nc->mask : "");
+	}
+	return 0;
+}
+
 static int setup_vm(struct machine *m, const struct vm_config *c)
 {
 	struct guest_zone_spec zones[GUEST_MEM_MAX_ZONES];
@@ -476,6 +525,8 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 		return ret;
 	if ((ret = setup_disks(m, c)) < 0)
 		return ret;
+	if ((ret = setup_nets(m, c)) < 0)
+		return ret;
 	if ((ret = power_create(&m->power, vm, &m->engine)) < 0) {
 		log_error("cannot set up the ACPI power registers: %s", strerror(-ret));
 		return ret;
@@ -527,6 +578,8 @@ static void log_stats(struct machine *m)
 			 (unsigned long long)t.errors, (unsigned long long)merged, (unsigned long long)b->vdev.kicks,
 			 (unsigned long long)b->vdev.interrupts);
 	}
+	for (unsigned i = 0; i < m->n_nets; i++)
+		net_log_stats(m->nets[i]);
 }
 
 static void teardown(struct machine *m)
@@ -548,6 +601,17 @@ static void teardown(struct machine *m)
 	}
 	power_destroy(&m->power);
 	free(m->cmdline);
+	for (unsigned i = 0; i < m->n_nets; i++) {
+		if (m->net_pci[i])
+			virtio_pci_destroy(m->net_pci[i]);
+		if (m->net_mmio[i])
+			virtio_mmio_destroy(m->net_mmio[i]);
+		free(m->net_mmio[i]);
+		if (m->nets[i])
+			net_destroy(m->nets[i]);
+		free(m->net_pci[i]);
+		free(m->nets[i]);
+	}
 	uart_destroy(&m->com1);
 	if (m->serial_fd > STDERR_FILENO)
 		close(m->serial_fd);
@@ -666,4 +730,6 @@ void machine_destroy(struct machine *m)
 }
 
 unsigned machine_disks(const struct machine *m) { return m->n_disks; }
+unsigned machine_nets(const struct machine *m) { return m->n_nets; }
+const struct net_dev *machine_net(const struct machine *m, unsigned i) { return i < m->n_nets ? m->nets[i] : NULL; }
 const struct blk_dev *machine_disk(const struct machine *m, unsigned i) { return i < m->n_disks ? m->disks[i] : NULL; }

@@ -33,6 +33,9 @@ void machine_destroy(struct machine *m);
  * counter is one aligned 64-bit word written only by the engine). */
 unsigned machine_disks(const struct machine *m);
 const struct blk_dev *machine_disk(const struct machine *m, unsigned i);
+struct net_dev;
+unsigned machine_nets(const struct machine *m);
+const struct net_dev *machine_net(const struct machine *m, unsigned i);
 /* Press the ACPI power button (GED event; the guest should power off). Any thread: it is
  * posted to the machine's engine. */
 void machine_power_button(struct machine *m);

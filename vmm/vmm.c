@@ -25,6 +25,7 @@
 #include "kvm/vm.h"
 #include "machine.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -290,6 +291,29 @@ static char *b_counters(void *ctx)
 			snprintf(key, sizeof(key), "queue%u_write_ops", q), add_u64(d, key, x->writes);
 			snprintf(key, sizeof(key), "queue%u_read_bytes", q), add_u64(d, key, x->read_bytes);
 			snprintf(key, sizeof(key), "queue%u_write_bytes", q), add_u64(d, key, x->write_bytes);
+		}
+	}
+	for (unsigned i = 0; v->m && i < machine_nets(v->m); i++) {
+		const struct net_dev *n = machine_net(v->m, i);
+		cJSON *d = cJSON_AddObjectToObject(o, n->id);
+		struct net_queue_stats t = { 0 };
+		char key[48];
+		for (unsigned q = 0; q < n->pairs; q++) {
+			const struct net_queue_stats *x = &n->queues[q].stats;
+			t.rx_frames += x->rx_frames, t.rx_bytes += x->rx_bytes, t.rx_dropped += x->rx_dropped;
+			t.tx_frames += x->tx_frames, t.tx_bytes += x->tx_bytes, t.tx_dropped += x->tx_dropped;
+		}
+		/* Cloud Hypervisor's names for a net device's counters */
+		add_u64(d, "rx_bytes", t.rx_bytes);
+		add_u64(d, "rx_frames", t.rx_frames);
+		add_u64(d, "tx_bytes", t.tx_bytes);
+		add_u64(d, "tx_frames", t.tx_frames);
+		add_u64(d, "rx_dropped", t.rx_dropped);
+		add_u64(d, "tx_dropped", t.tx_dropped);
+		for (unsigned q = 0; q < n->pairs; q++) {
+			const struct net_queue_stats *x = &n->queues[q].stats;
+			snprintf(key, sizeof(key), "pair%u_rx_frames", q), add_u64(d, key, x->rx_frames);
+			snprintf(key, sizeof(key), "pair%u_tx_frames", q), add_u64(d, key, x->tx_frames);
 		}
 	}
 	char *s = cJSON_PrintUnformatted(o);

@@ -242,5 +242,9 @@ int job_numa_info(void);
 int job_poweroff(void);
 int job_reboot(void);
 int job_powerbutton(void);
+int job_net_echo(void);
+int job_net_tx(void);
+int job_net_rx(void);
+int job_net_hostile(void);
 
 #endif

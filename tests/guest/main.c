@@ -33,6 +33,8 @@ void guest_main(void)
         { "blk-irq", job_blk_irq }, { "numa-info", job_numa_info },
         { "acpi-info", job_acpi_info }, { "poweroff", job_poweroff }, { "reboot", job_reboot },
         { "powerbutton", job_powerbutton },
+        { "net-echo", job_net_echo }, { "net-tx", job_net_tx }, { "net-rx", job_net_rx },
+        { "net-hostile", job_net_hostile },
     };
     int rc = -1;
     unsigned i;

@@ -276,6 +276,7 @@ cat >"$ROOT/init" <<'EOF'
 #   rv.job=poweroff (default)  report and power off
 #   rv.job=shell               report, then a shell on the console
 #   rv.job=fio-verify          fio writes /dev/vda with crc32c checksums, reads back, verifies
+#   rv.job=net-iperf           eth0 gets rv.ip=/24; ping rv.peer=, iperf3 TCP and UDP both ways
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -315,6 +316,24 @@ fio-verify)
 		say "fio_verify=fail"
 		cat /tmp/fio.out
 	fi
+	;;
+net-iperf)
+	# rv.ip=A (ours, /24) rv.peer=B (the host, running iperf3 -s): ping, TCP both ways, UDP
+	ip=; peer=
+	for a in $(cat /proc/cmdline); do
+		case $a in rv.ip=*) ip=${a#rv.ip=} ;; rv.peer=*) peer=${a#rv.peer=} ;; esac
+	done
+	ip link set eth0 up && ip addr add "$ip/24" dev eth0 && say "net_ready ip=$ip"
+	if ping -c 3 -W 2 "$peer" >/tmp/ping.out 2>&1; then say "ping=ok"; else say "ping=fail"; cat /tmp/ping.out; fi
+	sleep 3 # the host pings us meanwhile
+	for t in "tcp_tx:" "tcp_rx:-R" "udp_tx:-u -b 0 -l 1472" "udp_rx:-u -b 0 -l 1472 -R"; do
+		# shellcheck disable=SC2086
+		if iperf3 -c "$peer" -t 5 ${t#*:} >/tmp/iperf.out 2>&1; then
+			say "iperf_${t%%:*}=ok $(grep -E 'receiver|  [0-9.]+ [KMG]bits/sec .*%' /tmp/iperf.out | tail -n1 | tr -s ' ')"
+		else
+			say "iperf_${t%%:*}=fail"; tail -n5 /tmp/iperf.out
+		fi
+	done
 	;;
 esac
 sync

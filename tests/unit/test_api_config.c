@@ -36,7 +36,8 @@ static void test_config_ch_shaped(void)
 		      "\"payload\":{\"kernel\":\"%1$s\",\"cmdline\":\"console=ttyS0 root=/dev/vda1 rw\"},"
 		      "\"disks\":[{\"path\":\"%2$s\"},{\"path\":\"%2$s\",\"readonly\":true,\"id\":\"ro\",\"serial\":\"S1\","
 		      "\"num_queues\":2,\"queue_size\":64,\"direct\":false}],\"rng\":{\"src\":\"/dev/urandom\"},"
-		      "\"serial\":{\"mode\":\"File\",\"file\":\"/tmp/x\"},\"console\":{\"mode\":\"Off\"},\"iommu\":false}",
+		      "\"serial\":{\"mode\":\"File\",\"file\":\"/tmp/x\"},\"console\":{\"mode\":\"Off\"},\"iommu\":false,"
+		      "\"net\":[{\"tap\":\"tap0\",\"mac\":\"52:54:00:00:00:01\",\"ip\":\"172.30.9.1\",\"mask\":\"255.255.255.0\"}]}",
 		      &c, err);
 	if (r)
 		printf("# %s\n", err);
@@ -53,6 +54,8 @@ static void test_config_ch_shaped(void)
 	CHECK_EQ(c.disks[1].num_queues, 2);
 	CHECK_EQ(c.disks[1].queue_size, 64);
 	CHECK_EQ(c.serial.mode, SERIAL_FILE);
+	CHECK_EQ(c.n_nets, 1);
+	CHECK(!strcmp(c.nets[0].tap, "tap0") && c.nets[0].has_mac && c.nets[0].mac[5] == 1 && !strcmp(c.nets[0].id, "net0"));
 
 	/* Round trip: vm.info's config parses back to the same VM. */
 	cJSON *j = config_to_json(&c);
@@ -67,6 +70,7 @@ static void test_config_ch_shaped(void)
 	CHECK_EQ(d.memory.size, 1ull << 30);
 	CHECK_EQ(d.n_disks, 2);
 	CHECK(d.disks[1].readonly && !strcmp(d.disks[1].id, "ro"));
+	CHECK(d.n_nets == 1 && !strcmp(d.nets[0].ip, "172.30.9.1") && d.nets[0].mac[0] == 0x52);
 	free(text);
 	config_free(&c);
 	config_free(&d);
@@ -159,7 +163,10 @@ static void test_config_errors(void)
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"disks\":[{\"path\":\"%2$s\",\"image_type\":\"Qcow2\"}]}", "disks[0].image_type" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"disks\":[{\"path\":\"%2$s\"},{\"path\":\"%2$s\",\"id\":\"disk0\"}]}", "disks[1].id: \"disk0\" is used twice" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"disks\":[{\"path\":\"%2$s\",\"serial\":\"123456789012345678901\"}]}", "disks[0].serial" },
-		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"net\":[{\"tap\":\"t0\"}]}", "net: not supported" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"net\":[{\"ip\":\"1.2.3.4\"}]}", "net[0].tap: required" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"net\":[{\"tap\":\"t0\",\"mac\":\"01:00:00:00:00:01\"}]}", "net[0].mac: not a unicast" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"net\":[{\"tap\":\"t0\",\"num_queues\":3}]}", "net[0].num_queues: 3 must be even" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"net\":[{\"tap\":\"t0\",\"mtu\":9000}]}", "net[0].mtu: not supported" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"serial\":{\"mode\":\"Pty\"}}", "serial.mode: \"Pty\" is not supported" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"serial\":{\"mode\":\"File\"}}", "serial.file: required" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"console\":{\"mode\":\"Tty\"}}", "console.mode: \"Tty\" needs virtio-console" },

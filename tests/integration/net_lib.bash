@@ -1,0 +1,42 @@
+# Helpers for the virtio-net tests (sourced after lib.sh): a /24 in 172.30.0.0/16 that no
+# interface uses, TAP names unique to this run, and the host tool.
+NET_PEER=${NET_PEER:-$PWD/$BUILD/tests/net_peer}
+NET_TAPS=()   # persistent TAPs this script made, removed at exit
+NET_PIDS=()   # background processes this script started, stopped at exit
+
+net_cleanup() {
+	local p t
+	for p in "${NET_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for t in "${NET_TAPS[@]}"; do ip link del "$t" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap net_cleanup EXIT
+
+# net_subnet: prints X such that 172.30.X.0/24 is on no interface and no route (random start).
+net_subnet() {
+	local i x
+	for i in $(seq 0 254); do
+		x=$(( (RANDOM + i) % 250 + 3 ))
+		if ! ip -4 addr show | grep -q "inet 172\.30\.$x\." && [ -z "$(ip route show 172.30.$x.0/24)" ]; then
+			echo "$x"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# net_tap_name SUFFIX: a TAP name unique to this run (at most 15 characters).
+net_tap_name() { echo "rv$(( $$ % 100000 ))$1"; }
+
+# net_wait_line FILE REGEX SECONDS: wait until a line matching REGEX shows up in FILE.
+net_wait_line() {
+	local i
+	for i in $(seq 1 $(( $3 * 20 ))); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# VmRSS of a process in KiB (empty if gone).
+net_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
