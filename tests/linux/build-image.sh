@@ -29,6 +29,11 @@ die() { echo "build-image: error: $*" >&2; exit 1; }
 
 refresh=0
 [ "${1:-}" = --refresh ] && refresh=1
+# Several Linux tests may ask for the image at once (tests/run.sh runs two in parallel): one
+# builds it, the others wait here and then find it up to date.
+mkdir -p "$OUT"
+exec 9>"$OUT/.lock"
+flock 9
 if [ $refresh = 0 ] && [ -f "$STAMP" ] && [ "$(head -n1 "$STAMP")" = "$SELF_SUM" ] &&
 	[ -s "$OUT/bzImage" ] && [ -s "$OUT/vmlinux" ] && [ -s "$OUT/initramfs.cpio.gz" ]; then
 	log "up to date in $OUT ($(sed -n 2p "$STAMP")); --refresh rebuilds"
