@@ -104,23 +104,23 @@ static void ctrl_work(struct net_dev *n)
 {
 	struct virtio_dev *d = &n->vdev;
 	struct virtq *vq = &d->vqs[n->ctrl_queue];
-	static struct virtq_chain c; /* engine thread only */
+	struct virtq_chain *c = &n->chain_ctrl;
 
 	while (virtio_dev_live(d)) {
-		int got = virtq_pop(vq, &c);
+		int got = virtq_pop(vq, c);
 		if (got < 0)
 			virtio_dev_fail(d, (int)n->ctrl_queue, vq->error);
 		if (got <= 0)
 			return;
-		if (c.out_len < 2 || c.in_len < 1) {
+		if (c->out_len < 2 || c->in_len < 1) {
 			virtio_dev_fail(d, (int)n->ctrl_queue, "control command without class/command or ack byte");
 			return;
 		}
 		uint8_t hdr[2];
-		iov_copy_from(c.iov, c.n_out, 0, hdr, 2);
-		uint8_t ack = ctrl_command(n, hdr[0], hdr[1], &c);
-		iov_copy_to(&c.iov[c.n_out], c.n_in, 0, &ack, 1);
-		virtq_push(vq, c.head, 1);
+		iov_copy_from(c->iov, c->n_out, 0, hdr, 2);
+		uint8_t ack = ctrl_command(n, hdr[0], hdr[1], c);
+		iov_copy_to(&c->iov[c->n_out], c->n_in, 0, &ack, 1);
+		virtq_push(vq, c->head, 1);
 		virtio_queue_used(d, n->ctrl_queue);
 	}
 }

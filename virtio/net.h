@@ -122,6 +122,9 @@ struct net_dev {
 	uint64_t max_rx_frame;        /* largest frame (with header) the kernel may hand us */
 	uint64_t max_tx_frame;        /* largest frame (without header) we pass on */
 	struct net_queue queues[NET_MAX_PAIRS];
+	/* Scratch for popping chains, one per path (used only on the owning engine's thread;
+	 * they were function statics, shared by every device of every engine). */
+	struct virtq_chain chain_rx, chain_tx, chain_ctrl;
 };
 
 /* Open the TAP and set up the device model (no transport yet). */

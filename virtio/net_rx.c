@@ -51,32 +51,32 @@ static bool take_chains(struct net_queue *q)
 	struct virtio_dev *d = &n->vdev;
 	unsigned qi = 2 * q->index, qsize = n->opt.queue_size;
 	struct virtq *vq = &d->vqs[qi];
-	static struct virtq_chain c; /* engine thread only */
+	struct virtq_chain *c = &n->chain_rx;
 
 	while (q->n_free_slots) {
-		int got = virtq_pop(vq, &c);
+		int got = virtq_pop(vq, c);
 		if (got < 0) {
 			virtio_dev_fail(d, (int)qi, vq->error);
 			return false;
 		}
 		if (!got)
 			break;
-		if (c.n_out) {
+		if (c->n_out) {
 			virtio_dev_fail(d, (int)qi, "receive chain has device-readable buffers");
 			return false;
 		}
-		if (c.in_len < NET_HDR_LEN) {
+		if (c->in_len < NET_HDR_LEN) {
 			virtio_dev_fail(d, (int)qi, "receive chain shorter than the 12-byte header");
 			return false;
 		}
 		uint16_t s = q->free_slots[--q->n_free_slots];
 		struct net_rx_slot *sl = &q->slots[s];
-		sl->head = c.head;
-		sl->niov = (uint16_t)(c.n_in < NET_RX_MAX_IOV ? c.n_in : NET_RX_MAX_IOV);
+		sl->head = c->head;
+		sl->niov = (uint16_t)(c->n_in < NET_RX_MAX_IOV ? c->n_in : NET_RX_MAX_IOV);
 		sl->len = 0;
 		for (unsigned i = 0; i < sl->niov; i++) {
-			sl->iov[i] = c.iov[i];
-			sl->len += (uint32_t)c.iov[i].iov_len;
+			sl->iov[i] = c->iov[i];
+			sl->len += (uint32_t)c->iov[i].iov_len;
 		}
 		ready_push_back(q, s, qsize);
 	}

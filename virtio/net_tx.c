@@ -87,29 +87,29 @@ void net_tx_work(struct net_queue *q)
 	struct virtio_dev *d = &n->vdev;
 	unsigned qi = 2 * q->index + 1;
 	struct virtq *vq = &d->vqs[qi];
-	static struct virtq_chain c; /* engine thread only */
+	struct virtq_chain *c = &n->chain_tx;
 
 	while (live(q)) {
 		if (!q->n_tx_free) {
 			q->tx_starved = true; /* resumes when a write completes */
 			return;
 		}
-		int got = virtq_pop(vq, &c);
+		int got = virtq_pop(vq, c);
 		if (got < 0)
 			virtio_dev_fail(d, (int)qi, vq->error);
 		if (got <= 0)
 			return;
 		struct net_tx *t = q->tx_free[--q->n_tx_free];
 		const char *why = NULL;
-		t->head = c.head;
+		t->head = c->head;
 		memset(&t->hdr, 0, sizeof(t->hdr));
-		if (c.n_in)
+		if (c->n_in)
 			why = "transmit chain has device-writable buffers";
-		else if (c.out_len < NET_HDR_LEN)
+		else if (c->out_len < NET_HDR_LEN)
 			why = "transmit chain shorter than the 12-byte header";
 		else {
-			iov_copy_from(c.iov, c.n_out, 0, &t->hdr, NET_HDR_LEN);
-			why = net_tx_check(&t->hdr, d->guest_features, c.out_len - NET_HDR_LEN);
+			iov_copy_from(c->iov, c->n_out, 0, &t->hdr, NET_HDR_LEN);
+			why = net_tx_check(&t->hdr, d->guest_features, c->out_len - NET_HDR_LEN);
 		}
 		if (why) {
 			q->stats.tx_dropped++;
@@ -118,8 +118,8 @@ void net_tx_work(struct net_queue *q)
 			continue;
 		}
 		t->hdr.num_buffers = 0;
-		t->len = (uint32_t)(c.out_len - NET_HDR_LEN);
-		build_iov(t, &c);
+		t->len = (uint32_t)(c->out_len - NET_HDR_LEN);
+		build_iov(t, c);
 		n->inflight++;
 		struct io_uring_sqe *sqe = engine_sqe(d->engine, &t->op);
 		io_uring_prep_writev(sqe, q->fd, t->iov, t->niov, 0);
