@@ -32,13 +32,9 @@ int job_net_echo(void)
     struct net_opts o;
     net_opts_from_cmdline(&o);
     struct net_stack s = { 0 };
-    s.dev = net_open(&o);
-    s.ip = arg_ip("ip", 0);
-    s.peer_ip = arg_ip("peer", 0);
+    net_stack_open(&s, &o, "net_echo_needs_ip_and_peer");
     s.udp = on_udp;
     echo_port = (u16)arg_u64("port", 7);
-    if (!s.ip || !s.peer_ip)
-        fail("net_echo_needs_ip_and_peer");
     u64 pings = arg_u64("ping", 0), secs = arg_u64("seconds", 60);
     u64 sent = 0;
     if (pings) {

@@ -45,12 +45,8 @@ int job_net_tx(void)
     struct net_opts o;
     net_opts_from_cmdline(&o);
     struct net_stack s = { 0 };
-    s.dev = net_open(&o);
+    net_stack_open(&s, &o, "net_tx_needs_ip_and_peer");
     struct net_dev *n = s.dev;
-    s.ip = arg_ip("ip", 0);
-    s.peer_ip = arg_ip("peer", 0);
-    if (!s.ip || !s.peer_ip)
-        fail("net_tx_needs_ip_and_peer");
     u32 size = arg_size();
     u16 port = (u16)arg_u64("port", 9100), sport = (u16)arg_u64("sport", 9000);
     u64 count = arg_u64("count", 100000), secs = arg_u64("seconds", 0), mib = arg_u64("mib", 0);
@@ -197,13 +193,9 @@ int job_net_rx(void)
     struct net_opts o;
     net_opts_from_cmdline(&o);
     struct net_stack s = { 0 };
-    s.dev = net_open(&o);
+    net_stack_open(&s, &o, "net_rx_needs_ip_and_peer");
     struct net_dev *n = s.dev;
-    s.ip = arg_ip("ip", 0);
-    s.peer_ip = arg_ip("peer", 0);
     s.udp = rx_udp;
-    if (!s.ip || !s.peer_ip)
-        fail("net_rx_needs_ip_and_peer");
     rx.port = (u16)arg_u64("port", 9200);
     rx.peer_port = (u16)arg_u64("peer_port", 9300);
     rx.pairs = n->pairs;

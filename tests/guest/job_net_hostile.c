@@ -58,12 +58,8 @@ int job_net_hostile(void)
     o.csum = 1;
     o.pairs = 1;
     struct net_stack s = { 0 };
-    s.dev = net_open(&o);
+    net_stack_open(&s, &o, "net_hostile_needs_ip_and_peer");
     struct net_dev *n = s.dev;
-    s.ip = arg_ip("ip", 0);
-    s.peer_ip = arg_ip("peer", 0);
-    if (!s.ip || !s.peer_ip)
-        fail("net_hostile_needs_ip_and_peer");
     if (net_resolve(&s, 5000) < 0)
         fail("arp_no_answer");
     data = alloc_dma(16384);

@@ -74,6 +74,9 @@ struct net_stack {
     void (*udp)(struct net_stack *s, u16 q, const u8 *frame, u32 src_ip, u16 sport, u16 dport, const u8 *data, u32 len);
 };
 
+/* Open the device with o and take our address and the peer's from the command line (ip=,
+ * peer=); fail(missing) when either is absent. */
+void net_stack_open(struct net_stack *s, const struct net_opts *o, const char *missing);
 u32 parse_ip(const char *s);           /* dotted quad -> host order, 0 if bad */
 u32 arg_ip(const char *key, u32 dflt); /* from the command line */
 u16 csum_fold(u64 sum);

@@ -346,3 +346,12 @@ int rvnet_verify(const void *p, u32 len)
             return -1;
     return 0;
 }
+
+void net_stack_open(struct net_stack *s, const struct net_opts *o, const char *missing)
+{
+    s->dev = net_open(o);
+    s->ip = arg_ip("ip", 0);
+    s->peer_ip = arg_ip("peer", 0);
+    if (!s->ip || !s->peer_ip)
+        fail(missing);
+}
