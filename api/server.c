@@ -464,3 +464,11 @@ void api_server_destroy(struct api_server *s)
 }
 
 const struct api_server_stats *api_server_stats(const struct api_server *s) { return &s->stats; }
+
+bool api_server_sending(const struct api_server *s)
+{
+	for (const struct api_conn *c = s ? s->conns : NULL; c; c = c->next)
+		if (!c->closing && c->out_off < c->out_len)
+			return true;
+	return false;
+}

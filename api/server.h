@@ -27,6 +27,8 @@ struct api_server;
  * 0 or -errno with the reason logged. */
 int api_server_start(struct api_server **out, struct engine *e, const struct api_server_options *o,
 		     const struct api_backend *b);
+/* Is an answer still on its way out (so the VMM should not exit yet)? */
+bool api_server_sending(const struct api_server *s);
 /* After the engine has stopped: close every connection, remove the socket file. */
 void api_server_destroy(struct api_server *s);
 const struct api_server_stats *api_server_stats(const struct api_server *s);

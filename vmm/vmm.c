@@ -50,6 +50,8 @@ struct vmm {
 	enum api_vm_state state;
 	struct machine *m;
 	unsigned boots;            /* of the current VM in this process; a reboot adds one */
+	struct engine_timer quit_timer;
+	unsigned quit_waits;
 	int exit_code;
 };
 
@@ -121,9 +123,25 @@ static int vmm_stop_machine(struct vmm *v)
 	return code;
 }
 
+/* Stop the control engine, once any API answer still being sent has left (e.g. the 204 of
+ * vm.power-button when the guest powers off at once), for at most a second. */
+static void quit_when_sent(struct engine *e, struct engine_timer *t)
+{
+	struct vmm *v = t->ctx;
+	if (api_server_sending(v->api) && ++v->quit_waits < 1000) {
+		engine_timer_arm(e, &v->quit_timer, 1000 * 1000, quit_when_sent, v);
+		return;
+	}
+	engine_stop(e);
+}
+
 static void vmm_quit(struct vmm *v, int code)
 {
 	v->exit_code = code;
+	if (api_server_sending(v->api)) {
+		engine_timer_arm(&v->engine, &v->quit_timer, 1000 * 1000, quit_when_sent, v);
+		return;
+	}
 	engine_stop(&v->engine);
 }
 

@@ -38,8 +38,12 @@ check_run() { # name cmdline cpus
 	# when the target thread's lock is busy). A trailing run of those belongs to the stop;
 	# any syscall while the guest runs is followed by more io_uring_enter calls and stays.
 	local calls
-	calls=$(awk -v t="$etid" '$1 == t && $2 !~ /^<\.\.\./ { sub(/\(.*/, "", $2); print $2 }' "$log" |
-		awk '/^io_uring_enter$/ { on = 1 } /^tgkill$/ { exit } on' |
+	# The run ends at the stop: the engine kicks the vCPUs (tgkill; glibc skips it for a vCPU
+	# thread that has already left) and posts the VMM's stop notice (an 8-byte eventfd write).
+	calls=$(awk -v t="$etid" '$1 == t && $2 !~ /^<\.\.\./ {
+			if ($2 ~ /^write\(/ && $0 ~ /"\\1\\0\\0\\0\\0\\0\\0\\0", 8/) { print "stop_notice"; next }
+			sub(/\(.*/, "", $2); print $2 }' "$log" |
+		awk '/^io_uring_enter$/ { on = 1 } /^(tgkill|stop_notice)$/ { exit } on' |
 		awk '{ l[NR] = $0 } END { n = NR; while (n > 0 && l[n] ~ /^(rt_sigprocmask|getpid|futex)$/) n--;
 		       for (i = 1; i <= n; i++) print l[i] }')
 	local n_enter others
