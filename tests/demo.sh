@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job (`make demo`): boot the guest kit on ringvisor with 2 vCPUs and 256 MiB
-# and show what it reports: the machine it found, every vCPU running, exit costs.
+# and show what it reports: the machine it found, every vCPU running, exit costs, the ACPI
+# tables and a two-node NUMA topology as the guest reads them, and two disks verified.
 # Where the host has hardware virtualization, also boot Linux to its /init.
 set -u
 cd "$(dirname "$0")/.."
@@ -25,6 +26,18 @@ run "guest kit: smp (every vCPU runs a CPL3 loop and checks in)" \
 	--kernel "$KIT" --cpus boot=2 --memory size=256M --cmdline "job=smp" || status=1
 run "guest kit: exits (port writes/reads handled by ringvisor vs inside KVM)" \
 	--kernel "$KIT" --cpus boot=2 --memory size=256M --cmdline "job=exits n=20000" || status=1
+run "guest kit: acpi-info (RSDP, XSDT, FADT, MADT as an OS reads them)" \
+	--kernel "$KIT" --cpus boot=2 --memory size=256M --cmdline "job=acpi-info" || status=1
+run "guest kit: numa-info (two guest NUMA nodes from two memory zones: SRAT and SLIT)" \
+	--kernel "$KIT" --cpus boot=2 --memory size=0 --memory-zone id=a,size=128M --memory-zone id=b,size=128M \
+	--numa "guest_numa_id=0,cpus=[0],memory_zones=[a],distances=[1@20]" \
+	--numa "guest_numa_id=1,cpus=[1],memory_zones=[b]" --cmdline "job=numa-info" || status=1
+disks=$(mktemp -d /tmp/rv-demo.XXXXXX)
+truncate -s 16M "$disks/pci.img" "$disks/mmio.img"
+run "guest kit: blk-verify (a virtio-blk disk over PCI and one over MMIO, every byte checked)" \
+	--kernel "$KIT" --cpus boot=2 --memory size=256M --disk "path=$disks/pci.img" \
+	--disk "path=$disks/mmio.img,transport=mmio" --cmdline "job=blk-verify" || status=1
+rm -rf "$disks"
 
 echo
 if [ -d /sys/module/kvm_pvm ]; then
