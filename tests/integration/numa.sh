@@ -11,7 +11,11 @@ node=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | head -n1 | sed 's
 node=${node:-0}
 hp=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 hp_saved=$(cat "$hp" 2>/dev/null || echo)
-restore_hp() { [ -n "$hp_saved" ] && echo "$hp_saved" >"$hp" 2>/dev/null; rm -rf "$TMP"; }
+restore_hp() {
+	[ -n "$hp_saved" ] && echo "$hp_saved" >"$hp" 2>/dev/null
+	[ -n "${hp1g_saved:-}" ] && echo "$hp1g_saved" >/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages 2>/dev/null
+	rm -rf "$TMP"
+}
 trap restore_hp EXIT
 
 # Start a spinning guest with the given memory options; sets PID once it ticks.
@@ -71,6 +75,32 @@ else
 	else
 		fail numa_memory_hugepages "HugetlbPages=${huge_kb:-?} kB, expected $((128 * 1024)) (prefaulted)"
 	fi
+fi
+
+# --- 1 GiB huge pages, when the host can reserve one now (its memory may be too fragmented)
+hp1g=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages
+hp1g_saved=$(cat "$hp1g" 2>/dev/null || echo)
+p=$TMP/huge1g
+if [ -z "$hp1g_saved" ]; then
+	skip numa_1g_hugepages "this kernel offers no 1 GiB huge pages"
+elif ! echo $((hp1g_saved + 1)) >"$hp1g" 2>/dev/null || [ "$(cat "$hp1g")" -le "$hp1g_saved" ]; then
+	echo "$hp1g_saved" >"$hp1g" 2>/dev/null
+	skip numa_1g_hugepages "could not reserve a 1 GiB huge page now (nr_hugepages stayed $(cat "$hp1g"))"
+else
+	if start_spin "$p" --memory size=1G,hugepages=on,hugepage_size=1G,prefault=on; then
+		maps=$(grep 'ringvisor-ram' /proc/$PID/numa_maps)
+		huge_kb=$(awk '/^HugetlbPages:/ {print $2}' /proc/$PID/status)
+		stop_spin
+		if grep -q 'kernelpagesize_kB=1048576' <<<"$maps" && [ "$huge_kb" = 1048576 ]; then
+			pass numa_1g_hugepages
+		else
+			fail numa_1g_hugepages "numa_maps '$maps', HugetlbPages=$huge_kb kB"
+		fi
+	else
+		stop_spin
+		fail numa_1g_hugepages "guest did not run: $(tail -n3 "$p.err" | tr '\n' ' ')"
+	fi
+	echo "$hp1g_saved" >"$hp1g" 2>/dev/null
 fi
 
 # --- errors before the guest starts: each exits 1 with one clear line and no guest output
