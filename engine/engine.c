@@ -5,6 +5,8 @@
 #include "log.h"
 
 #include <errno.h>
+#include <numaif.h>
+#include <stdbool.h>
 #include <string.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -26,6 +28,8 @@ static void op_ignore(struct engine *e, struct engine_op *op, int res, uint32_t 
 {
 	(void)e, (void)op, (void)res, (void)flags;
 }
+
+#define ENGINE_NODE_MASK_LONGS 2 /* nodes 0..127 */
 
 static void op_doorbell(struct engine *e, struct engine_op *op, int res, uint32_t flags)
 {
@@ -52,6 +56,16 @@ int engine_init(struct engine *e, const struct engine_params *p)
 	/* COOP_TASKRUN: completions finished elsewhere (io-wq, poll wake-ups) do not IPI the
 	 * spinning engine; TASKRUN_FLAG tells it, through the SQ ring flags, when to enter the
 	 * kernel to collect them, which the loop folds into its one submit. */
+	/* The ring is created here, on the caller's thread: prefer the engine's node while the
+	 * kernel allocates its memory, so it sits where the engine thread will run. */
+	int saved_mode = MPOL_DEFAULT;
+	unsigned long saved_mask[ENGINE_NODE_MASK_LONGS] = { 0 }, mask[ENGINE_NODE_MASK_LONGS] = { 0 };
+	bool prefer = p->node >= 0 && p->node < (int)(sizeof(mask) * 8) &&
+		      get_mempolicy(&saved_mode, saved_mask, sizeof(saved_mask) * 8, NULL, 0) == 0;
+	if (prefer) {
+		mask[p->node / 64] = 1ul << (p->node % 64);
+		prefer = set_mempolicy(MPOL_PREFERRED, mask, sizeof(mask) * 8) == 0;
+	}
 	memset(&up, 0, sizeof(up));
 	up.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
 	ret = io_uring_queue_init_params(entries, &e->ring, &up);
@@ -60,6 +74,8 @@ int engine_init(struct engine *e, const struct engine_params *p)
 		up.flags = IORING_SETUP_SUBMIT_ALL;
 		ret = io_uring_queue_init_params(entries, &e->ring, &up);
 	}
+	if (prefer)
+		set_mempolicy(saved_mode, saved_mode == MPOL_DEFAULT ? NULL : saved_mask, sizeof(saved_mask) * 8);
 	if (ret == -EINVAL) { /* older kernel: no SUBMIT_ALL */
 		memset(&up, 0, sizeof(up));
 		ret = io_uring_queue_init_params(entries, &e->ring, &up);
