@@ -3,9 +3,10 @@
  * the Generic Event Device whose event 0 is the power button, and \_S5 for power off. */
 #include "tables.h"
 
+#include "kvm/power.h" /* the GED event bits the AML tests */
+
 #include <stdio.h>
 
-#define GED_EVENT_POWER_BUTTON 1u
 
 static void name_eisaid(struct aml *t, const char *name, const char *id)
 {

@@ -126,6 +126,8 @@ int config_check_memory(const struct vm_config *c, char *why, size_t n);
 const struct memory_zone_config *config_find_zone(const struct vm_config *c, const char *id);
 /* The guest NUMA node (index into c->numa) of vCPU v, or -1. */
 int config_vcpu_numa(const struct vm_config *c, unsigned v);
+/* The guest NUMA node (index into c->numa) that lists zone id, or -1. */
+int config_zone_numa(const struct vm_config *c, const char *zone_id);
 /* The host node behind guest NUMA node index g: that of its first zone bound to one, or -1. */
 int config_numa_host_node(const struct vm_config *c, int g);
 /* The host nodes the VM's memory is bound to, in zone order, each once; `first` (the

@@ -308,7 +308,8 @@ static int parse_numa(struct jctx *j, const cJSON *a, struct vm_config *c)
 		cJSON_ArrayForEach(x, zs) {
 			if (!cJSON_IsString(x) || nn->n_zones == CONFIG_MAX_ZONES)
 				return fail(j, "%s.memory_zones: must be at most %d zone ids (strings)", where, CONFIG_MAX_ZONES);
-			nn->zones[nn->n_zones++] = strdup(x->valuestring);
+			if (!(nn->zones[nn->n_zones++] = strdup(x->valuestring)))
+				return fail(j, "out of memory");
 		}
 		const cJSON *ds = member(it, "distances");
 		if (ds && !cJSON_IsArray(ds))
@@ -351,7 +352,8 @@ static int parse_payload(struct jctx *j, const cJSON *o, struct vm_config *c)
 		return fail(j, "payload.cmdline: must be a string of at most 65536 characters");
 	if (cl) {
 		free(c->payload.cmdline);
-		c->payload.cmdline = strdup(cl->valuestring);
+		if (!(c->payload.cmdline = strdup(cl->valuestring)))
+			return fail(j, "out of memory");
 	}
 	return 0;
 }
@@ -394,7 +396,8 @@ static int parse_disk(struct jctx *j, const cJSON *o, struct disk_config *d, uns
 	if (s && (!cJSON_IsString(s) || strlen(s->valuestring) > 20))
 		return fail(j, "%s.serial: must be a string of at most 20 characters", where);
 	if (s)
-		d->serial = strdup(s->valuestring);
+		if (!(d->serial = strdup(s->valuestring)))
+			return fail(j, "out of memory");
 	if ((r = get_uint(j, o, where, "numa_node", 0, 255, &n)) < 0)
 		return r;
 	if (!r)
@@ -428,7 +431,8 @@ static int parse_disks(struct jctx *j, const cJSON *a, struct vm_config *c)
 		if (!d->id) {
 			char id[16];
 			snprintf(id, sizeof(id), "disk%u", c->n_disks - 1);
-			d->id = strdup(id);
+			if (!(d->id = strdup(id)))
+				return fail(j, "out of memory");
 		}
 		for (unsigned k = 0; k + 1 < c->n_disks; k++)
 			if (!strcmp(c->disks[k].id, d->id))
@@ -460,6 +464,8 @@ static int parse_net(struct jctx *j, const cJSON *o, struct net_config *n, unsig
 	TRY(get_str(j, o, where, "mask", 15, &n->mask));
 	if ((n->ip && inet_pton(AF_INET, n->ip, &a) != 1) || (n->mask && inet_pton(AF_INET, n->mask, &a) != 1))
 		return fail(j, "%s.ip/mask: not an IPv4 address", where);
+	if (!n->ip != !n->mask)
+		return fail(j, "%s: ip and mask go together (the host end's address)", where);
 	char *mac = NULL;
 	if ((r = get_str(j, o, where, "mac", 17, &mac)) < 0)
 		return r;
@@ -503,7 +509,8 @@ static int parse_nets(struct jctx *j, const cJSON *a, struct vm_config *c)
 		if (!n->id) {
 			char id[16];
 			snprintf(id, sizeof(id), "net%u", c->n_nets - 1);
-			n->id = strdup(id);
+			if (!(n->id = strdup(id)))
+				return fail(j, "out of memory");
 		}
 	}
 	return 0;

@@ -45,6 +45,15 @@ static int numa_index(const struct vm_config *c, unsigned guest_id)
 	return -1;
 }
 
+int config_zone_numa(const struct vm_config *c, const char *zone_id)
+{
+	for (unsigned g = 0; g < c->n_numa; g++)
+		for (unsigned k = 0; k < c->numa[g].n_zones; k++)
+			if (!strcmp(c->numa[g].zones[k], zone_id))
+				return (int)g;
+	return -1;
+}
+
 int config_numa_host_node(const struct vm_config *c, int g)
 {
 	if (g < 0 || (unsigned)g >= c->n_numa)

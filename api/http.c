@@ -40,7 +40,9 @@ static const char *find_crlf(const char *p, const char *end)
 
 static bool is_token_char(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c);
+	/* c != 0: strchr finds the terminating NUL too, which would let "PUT\0junk" pass as PUT. */
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 static int parse_request_line(const char *p, const char *eol, struct http_request *req, const char **why)

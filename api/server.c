@@ -277,9 +277,9 @@ static void conn_process(struct api_conn *c)
 	const char *why;
 	int r = http_parse(c->in, c->in_len, &c->s->o.limits, &req, &why);
 
-	if (r < 0 || (c->refused && r == HTTP_COMPLETE)) {
-		/* Over the connection limit: the request is read first, so the client sees the
-		 * answer rather than a reset. */
+	if (r < 0 || (c->refused && r != HTTP_INCOMPLETE)) {
+		/* Over the connection limit: the headers are read first, so the client sees the
+		 * answer rather than a reset; its body is neither awaited nor invited (no 100). */
 		send_error(c, r < 0 ? -r : 503, r < 0 ? why : "too many open API connections; try again later");
 		return;
 	}
@@ -350,6 +350,12 @@ static void on_accept(struct engine *e, struct engine_op *op, int res, uint32_t 
 	s->conns = c;
 	s->n_conns++;
 	c->deadline_ns = engine_now_ns() + (uint64_t)s->o.timeout_ms * 1000000ull;
+	if (s->n_conns > 2 * s->o.max_connections) {
+		/* Far over the limit: not even a 503 (each answer holds a buffer). */
+		s->stats.refused++;
+		conn_close(c);
+		return;
+	}
 	if (s->n_conns > s->o.max_connections) {
 		s->stats.refused++;
 		c->refused = true;

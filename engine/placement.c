@@ -15,8 +15,6 @@ void placement_plan(const cpu_set_t *node_cpus, unsigned n_vcpus, struct placeme
 			cpus[n++] = c;
 	p->engine = *node_cpus;
 	p->iowq = *node_cpus;
-	for (unsigned i = 0; i < n_vcpus && i < CPU_SETSIZE; i++)
-		CPU_ZERO(&p->vcpu[i]);
 	if (n <= (int)n_vcpus || n_vcpus >= CPU_SETSIZE)
 		return; /* no CPU to spare for the engine: let the scheduler share them out */
 	p->pinned = true;

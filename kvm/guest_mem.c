@@ -54,6 +54,11 @@ static uint64_t zone_page(const struct guest_zone_spec *z)
 	return z->hugepage_size ? z->hugepage_size : 4096;
 }
 
+static bool same_pool(const struct guest_zone_spec *a, const struct guest_zone_spec *b)
+{
+	return a->hugepage_size == b->hugepage_size && a->host_node == b->host_node;
+}
+
 int guest_mem_check_host(const struct guest_zone_spec *z, unsigned n, const char *topo_root)
 {
 	struct host_topology topo;
@@ -70,17 +75,16 @@ int guest_mem_check_host(const struct guest_zone_spec *z, unsigned n, const char
 		}
 		if (!z[i].hugepage_size)
 			continue;
-		/* Sum what every zone of the same node and page size needs, once per group. */
-		unsigned long long need = 0, free_pages = 0;
-		bool first = true;
-		for (unsigned k = 0; k < n; k++) {
-			if (z[k].hugepage_size != z[i].hugepage_size || z[k].host_node != z[i].host_node)
-				continue;
-			first = first && k >= i;
-			need += z[k].size / z[k].hugepage_size;
-		}
-		if (!first)
+		/* A pool (node and page size) is checked once, at its first zone, for all its zones. */
+		bool checked = false;
+		for (unsigned k = 0; k < i && !checked; k++)
+			checked = same_pool(&z[k], &z[i]);
+		if (checked)
 			continue;
+		unsigned long long need = 0, free_pages = 0;
+		for (unsigned k = i; k < n; k++)
+			if (same_pool(&z[k], &z[i]))
+				need += z[k].size / z[k].hugepage_size;
 		ret = topology_free_hugepages(topo_root, z[i].host_node, z[i].hugepage_size, &free_pages);
 		if (ret == -ENOENT) {
 			log_error("memory zone %s: this host has no %llu KiB huge pages", z[i].id,
@@ -263,6 +267,12 @@ int guest_mem_create_zones(struct guest_mem *m, const struct guest_zone_spec *z,
 			guest_mem_destroy(m);
 			return ret;
 		}
+		/* Each zone starts on its own page size in guest-physical space too: KVM maps a huge
+		 * page as one only where guest and host addresses agree modulo its size (the PCI
+		 * hole and 4 GiB are 1 GiB-aligned, so a split keeps that). */
+		gpa = (gpa + gz->page_size - 1) & ~(gz->page_size - 1);
+		if (gpa >= LAYOUT_PCI_HOLE_START && gpa < LAYOUT_4G)
+			gpa = LAYOUT_4G;
 		for (uint64_t off = 0; off < gz->size;) {
 			if (gpa == LAYOUT_PCI_HOLE_START)
 				gpa = LAYOUT_4G;
@@ -273,6 +283,12 @@ int guest_mem_create_zones(struct guest_mem *m, const struct guest_zone_spec *z,
 			gpa += len;
 			off += len;
 		}
+	}
+	if (max_gpa_bits < 64 && gpa > (1ull << max_gpa_bits)) {
+		log_error("guest RAM ends at 0x%llx with its zones aligned to their page sizes: beyond the guest's %u-bit "
+			  "physical address space", (unsigned long long)gpa, max_gpa_bits);
+		guest_mem_destroy(m);
+		return -EINVAL;
 	}
 	m->total = total;
 	return 0;

@@ -93,6 +93,14 @@ static uint8_t ctrl_command(struct net_dev *n, uint8_t class, uint8_t cmd, const
 			log_warn("%s: control queue: VQ_PAIRS_SET %u refused (1..%u)", n->id, pairs, n->pairs);
 			return VIRTIO_NET_ERR;
 		}
+		/* Attaching a TAP queue whose RX queue the driver never enabled would send
+		 * flows where nobody reads. */
+		for (unsigned i = 0; i < pairs; i++)
+			if (!n->vdev.vqs[2 * i].ready || !n->vdev.vqs[2 * i + 1].ready) {
+				log_warn("%s: control queue: VQ_PAIRS_SET %u refused: queue pair %u is not enabled", n->id,
+					 pairs, i);
+				return VIRTIO_NET_ERR;
+			}
 		set_pairs(n, pairs);
 		return VIRTIO_NET_OK;
 	}
@@ -131,7 +139,7 @@ static void net_queue_work(struct virtio_dev *d, unsigned qi)
 	struct net_dev *n = d->priv;
 	if (qi == n->ctrl_queue)
 		ctrl_work(n);
-	else if (qi / 2 < n->pairs)
+	else if (qi < n->ctrl_queue)
 		(qi & 1) ? net_tx_work(&n->queues[qi / 2]) : net_rx_work(&n->queues[qi / 2]);
 }
 
@@ -153,8 +161,10 @@ static void net_start(struct virtio_dev *d)
 	}
 	tap_set_offload(&n->tap, off);
 	n->max_rx_frame = NET_HDR_LEN + ((off & (TUN_F_TSO4 | TUN_F_TSO6)) ? NET_MAX_GSO_FRAME : NET_MAX_FRAME);
-	n->max_tx_frame = virtio_has(d, VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 | VIRTIO_NET_F_HOST_UFO)
-				  ? NET_MAX_GSO_FRAME : NET_MAX_FRAME;
+	/* The control queue follows the pairs the driver may use: 2N with MQ, else 2 (spec 5.1.2). */
+	bool mq = virtio_has(d, VIRTIO_NET_F_MQ);
+	n->ctrl_queue = mq ? 2 * n->pairs : 2;
+	d->polled_queues = mq ? (1ull << (2 * n->pairs)) - 1 : 0x3;
 	for (unsigned i = 0; i < n->pairs; i++)
 		net_queue_clear(&n->queues[i], n->opt.queue_size);
 	/* Until the driver asks for more (VQ_PAIRS_SET), only the first pair carries frames. */
@@ -231,7 +241,6 @@ int net_create(struct net_dev *n, const struct net_options *o, struct engine *e,
 	n->pairs = o->pairs;
 	n->ctrl_queue = 2 * o->pairs;
 	n->max_rx_frame = NET_HDR_LEN + NET_MAX_FRAME;
-	n->max_tx_frame = NET_MAX_FRAME;
 	virtio_dev_init(&n->vdev, n->id, VIRTIO_ID_NET, features, 2 * o->pairs + 1, (uint16_t)o->queue_size, &net_ops,
 			e, mem, n);
 	n->vdev.polled_queues = (1ull << (2 * o->pairs)) - 1; /* every RX and TX queue; not the control queue */

@@ -81,6 +81,7 @@ struct net_rx_slot {
 struct net_rx_read {
 	struct engine_op op;
 	struct net_queue *q;
+	bool in_kernel;               /* submitted, its completion still to come */
 	unsigned n, niov;
 	uint64_t cap;
 	uint16_t slot[NET_RX_READ_CHAINS];
@@ -120,7 +121,6 @@ struct net_dev {
 	unsigned ctrl_queue;          /* index of the control queue */
 	unsigned inflight;            /* reads and writes in the kernel */
 	uint64_t max_rx_frame;        /* largest frame (with header) the kernel may hand us */
-	uint64_t max_tx_frame;        /* largest frame (without header) we pass on */
 	struct net_queue queues[NET_MAX_PAIRS];
 	/* Scratch for popping chains, one per path (used only on the owning engine's thread;
 	 * they were function statics, shared by every device of every engine). */

@@ -116,6 +116,7 @@ static void submit_reads(struct net_queue *q)
 		}
 		q->n_free_reads--;
 		n->inflight++;
+		r->in_kernel = true;
 		struct io_uring_sqe *sqe = engine_sqe(n->vdev.engine, &r->op);
 		io_uring_prep_readv(sqe, q->fd, r->iov, r->niov, 0);
 		if (q->fixed)
@@ -154,6 +155,7 @@ static void rx_done(struct engine *e, struct engine_op *op, int res, uint32_t fl
 	(void)e, (void)flags;
 
 	q->free_reads[q->n_free_reads++] = r;
+	r->in_kernel = false;
 	if (!live(q)) {
 		/* reset (or NEEDS_RESET): the chains belong to a ring that is going away */
 		for (unsigned i = 0; i < r->n; i++)
@@ -180,23 +182,17 @@ static void rx_done(struct engine *e, struct engine_op *op, int res, uint32_t fl
 	struct virtq *vq = &d->vqs[qi];
 	uint64_t left = (uint64_t)res;
 	uint16_t used = 0;
-	while (used < r->n && left) {
+	for (; used < r->n && left; used++) {
 		struct net_rx_slot *sl = &q->slots[r->slot[used]];
 		uint32_t len = left < sl->len ? (uint32_t)left : sl->len;
 		left -= len;
-		used++;
-		(void)len;
+		virtq_push(vq, sl->head, len);
+		q->free_slots[q->n_free_slots++] = r->slot[used];
 	}
+	/* num_buffers in the first chain's header; the guest sees none of it before the
+	 * batch's used index is published. */
 	struct net_rx_slot *first = &q->slots[r->slot[0]];
 	iov_copy_to(first->iov, first->niov, 10, &used, 2);
-	left = (uint64_t)res;
-	for (unsigned i = 0; i < used; i++) {
-		struct net_rx_slot *sl = &q->slots[r->slot[i]];
-		uint32_t len = left < sl->len ? (uint32_t)left : sl->len;
-		left -= len;
-		virtq_push(vq, sl->head, len);
-		q->free_slots[q->n_free_slots++] = r->slot[i];
-	}
 	give_back(q, r, used);
 	q->stats.rx_frames++;
 	q->stats.rx_bytes += (uint64_t)res - NET_HDR_LEN;
@@ -206,10 +202,11 @@ static void rx_done(struct engine *e, struct engine_op *op, int res, uint32_t fl
 
 void net_rx_cancel(struct net_queue *q)
 {
-	if (q->n_free_reads == NET_RX_MAX_READS)
-		return;
-	struct io_uring_sqe *sqe = engine_sqe(q->net->vdev.engine, &q->net->vdev.engine->ignore_op);
-	io_uring_prep_cancel_fd(sqe, q->fd, IORING_ASYNC_CANCEL_ALL | (q->fixed ? IORING_ASYNC_CANCEL_FD_FIXED : 0));
+	/* Each read by its own op: the pair's TX writes share the fd and must go on. */
+	struct engine *e = q->net->vdev.engine;
+	for (unsigned i = 0; i < NET_RX_MAX_READS; i++)
+		if (q->reads[i].in_kernel)
+			io_uring_prep_cancel64(engine_sqe(e, &e->ignore_op), (uint64_t)(uintptr_t)&q->reads[i].op, 0);
 }
 
 /* ---- per-pair memory ---- */

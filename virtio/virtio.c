@@ -92,6 +92,8 @@ void virtio_dev_init(struct virtio_dev *d, const char *name, uint16_t device_id,
 
 static void clear_state(struct virtio_dev *d)
 {
+	if (d->transport && d->transport->reset)
+		d->transport->reset(d);
 	d->status = 0;
 	d->guest_features = 0;
 	for (unsigned i = 0; i < d->num_queues; i++) {
@@ -207,9 +209,10 @@ void virtio_dev_set_queue_size(struct virtio_dev *d, unsigned sel, uint64_t valu
 	struct virtq *q = virtio_dev_config_queue(d, sel);
 	if (!q)
 		return;
-	if (value == 0 || value > d->max_queue_size)
-		log_warn("%s: queue %u: size %llu refused (1..%u)", d->name, sel, (unsigned long long)value,
-			 d->max_queue_size);
+	/* A power of two: the rings are indexed with free-running 16-bit counters modulo size. */
+	if (value == 0 || value > d->max_queue_size || (value & (value - 1)))
+		log_warn("%s: queue %u: size %llu refused (a power of two, at most %u)", d->name, sel,
+			 (unsigned long long)value, d->max_queue_size);
 	else
 		q->size = (uint16_t)value;
 }

@@ -46,6 +46,9 @@ struct virtio_dev_ops {
 struct virtio_transport_ops {
 	void (*interrupt)(struct virtio_dev *d, unsigned q); /* a queue's used ring moved */
 	void (*config_changed)(struct virtio_dev *d);
+	/* The device reset has completed (after its in-flight requests): the transport clears
+	 * its own registers (interrupt status, selectors, vectors). */
+	void (*reset)(struct virtio_dev *d);
 };
 
 struct virtio_dev {

@@ -39,9 +39,17 @@ static void vmmio_config_changed(struct virtio_dev *d)
 	raise_irq(d->transport_ctx, VMMIO_INT_CONFIG);
 }
 
-static const struct virtio_transport_ops vmmio_transport = {
+static void vmmio_reset(struct virtio_dev *d)
+{
+	struct virtio_mmio *m = d->transport_ctx;
+	m->isr = 0;
+	m->dfselect = m->gfselect = m->queue_sel = 0;
+}
+
+const struct virtio_transport_ops virtio_mmio_transport = {
 	.interrupt = vmmio_interrupt,
 	.config_changed = vmmio_config_changed,
+	.reset = vmmio_reset,
 };
 
 /* ---- registers ---- */
@@ -118,8 +126,6 @@ static void mmio_write(void *dev, uint64_t addr, uint64_t value, unsigned size)
 	case R_INTERRUPT_ACK: m->isr &= ~v; break;
 	case R_STATUS:
 		virtio_dev_set_status(d, (uint8_t)v);
-		if (v == 0)
-			m->isr = 0;
 		break;
 	case R_QUEUE_DESC_LOW: case R_QUEUE_DESC_HIGH:
 		if (cq) virtio_set_addr(&cq->desc_gpa, off & 4, v, 4);
@@ -153,7 +159,7 @@ int virtio_mmio_create(struct virtio_mmio *m, struct vm *vm, struct virtio_dev *
 	m->vm = vm;
 	m->base = base;
 	m->gsi = gsi;
-	vdev->transport = &vmmio_transport;
+	vdev->transport = &virtio_mmio_transport;
 	vdev->transport_ctx = m;
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		m->kick[q].fd = -1;

@@ -42,6 +42,8 @@ struct virtio_mmio {
 };
 
 extern const struct bus_ops virtio_mmio_ops;
+/* What the device core calls back (interrupts, reset); exported for register-level tests. */
+extern const struct virtio_transport_ops virtio_mmio_transport;
 
 /* Put vdev at base with interrupt gsi: bus entry, irqfd, ioeventfds. 0 or -errno (logged). */
 int virtio_mmio_create(struct virtio_mmio *m, struct vm *vm, struct virtio_dev *vdev, uint64_t base, unsigned gsi);

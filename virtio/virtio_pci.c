@@ -78,9 +78,20 @@ static void vpci_config_changed(struct virtio_dev *d)
 	raise_vector(vp, vp->msix_config, 2);
 }
 
+static void vpci_reset(struct virtio_dev *d)
+{
+	struct virtio_pci *vp = d->transport_ctx;
+	vp->isr = 0;
+	vp->dfselect = vp->gfselect = vp->queue_sel = 0;
+	vp->msix_config = VPCI_NO_VECTOR;
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vp->msix_queue[q] = VPCI_NO_VECTOR;
+}
+
 static const struct virtio_transport_ops vpci_transport = {
 	.interrupt = vpci_interrupt,
 	.config_changed = vpci_config_changed,
+	.reset = vpci_reset,
 };
 
 /* ---- common configuration ---- */

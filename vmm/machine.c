@@ -352,11 +352,9 @@ static void describe_numa(struct machine *m, const struct vm_config *c, struct a
 	}
 	for (unsigned i = 0; i < m->vm.mem.n_regions && n->n_mem < ACPI_MAX_MEM_RANGES; i++) {
 		const struct guest_region *r = &m->vm.mem.regions[i];
-		uint32_t dom = c->numa[0].guest_numa_id; /* one node and no zones: all its RAM */
-		for (unsigned g = 0; c->memory.n_zones && g < c->n_numa; g++)
-			for (unsigned k = 0; k < c->numa[g].n_zones; k++)
-				if (!strcmp(c->numa[g].zones[k], m->vm.mem.zones[r->zone].id))
-					dom = c->numa[g].guest_numa_id;
+		/* Zones are created in the config's order; one node and no zones: all its RAM. */
+		int g = c->memory.n_zones ? config_zone_numa(c, c->memory.zones[r->zone].id) : 0;
+		uint32_t dom = c->numa[g < 0 ? 0 : g].guest_numa_id;
 		n->mem[n->n_mem].base = r->gpa;
 		n->mem[n->n_mem].size = r->size;
 		n->mem[n->n_mem++].domain = dom;

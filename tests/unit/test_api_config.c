@@ -167,6 +167,7 @@ static void test_config_errors(void)
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"net\":[{\"tap\":\"t0\",\"mac\":\"01:00:00:00:00:01\"}]}", "net[0].mac: not a unicast" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"net\":[{\"tap\":\"t0\",\"num_queues\":3}]}", "net[0].num_queues: 3 must be even" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"net\":[{\"tap\":\"t0\",\"mtu\":9000}]}", "net[0].mtu: not supported" },
+		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"net\":[{\"tap\":\"t0\",\"ip\":\"172.30.1.1\"}]}", "net[0]: ip and mask go together" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"serial\":{\"mode\":\"Pty\"}}", "serial.mode: \"Pty\" is not supported" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"serial\":{\"mode\":\"File\"}}", "serial.file: required" },
 		{ "{\"payload\":{\"kernel\":\"%1$s\"},\"console\":{\"mode\":\"Tty\"}}", "console.mode: \"Tty\" needs virtio-console" },

@@ -103,6 +103,10 @@ static void test_http_malformed(void)
 		CHECK_EQ(ret, -400);
 		CHECK(why && *why);
 	}
+	/* A NUL inside the method or a header name is not a token character. */
+	static const char nul_method[] = "PUT\0junk / HTTP/1.1\r\n\r\n", nul_header[] = "GET / HTTP/1.1\r\nA\0b: c\r\n\r\n";
+	CHECK_EQ(http_parse(nul_method, sizeof(nul_method) - 1, &lim, &r, &why), -400);
+	CHECK_EQ(http_parse(nul_header, sizeof(nul_header) - 1, &lim, &r, &why), -400);
 	CHECK_EQ(parse("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &r, &why), -501);
 	/* Same Content-Length twice is fine. */
 	CHECK_EQ(parse("PUT / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n", &r, &why), HTTP_COMPLETE);

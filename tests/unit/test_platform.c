@@ -124,6 +124,7 @@ static void test_virtio_mmio_registers(void)
 	memset(&m, 0, sizeof(m));
 	m.vdev = &d;
 	m.base = B;
+	d.transport = &virtio_mmio_transport;
 	d.transport_ctx = &m;
 
 	CHECK_EQ(R(0x000), 0x74726976);
@@ -206,6 +207,11 @@ static void test_virtio_mmio_registers(void)
 	W(0x030, 1);
 	CHECK_EQ(R(0x044), 0);
 	CHECK_EQ(d.vqs[1].size, 128);
+	/* queue sizes must be powers of two (the rings wrap their 16-bit indices modulo size) */
+	W(0x038, 100);
+	CHECK_EQ(d.vqs[1].size, 128);
+	W(0x038, 64);
+	CHECK_EQ(d.vqs[1].size, 64);
 	char line[64];
 	virtio_mmio_cmdline(&(struct virtio_mmio){ .base = 0xd1002000, .gsi = 7 }, line, sizeof(line));
 	CHECK(!strcmp(line, "virtio_mmio.device=4K@0xd1002000:7"));
