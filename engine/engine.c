@@ -366,4 +366,5 @@ void engine_destroy(struct engine *e)
 {
 	engine_join(e);
 	io_uring_queue_exit(&e->ring);
+	e->ring.ring_fd = -1; /* the number may soon name another ring */
 }

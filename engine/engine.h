@@ -93,6 +93,7 @@ struct engine {
 	bool files_ok;                     /* the sparse file table exists */
 	struct iovec buffers[ENGINE_MAX_BUFFERS]; /* fixed buffers registered */
 	unsigned n_buffers;
+	uint16_t next_bgid;                /* provided-buffer ring ids handed out (bufring.c) */
 	struct engine_op doorbell_op; /* target of MSG_RING wake-ups */
 	struct engine_op ignore_op;   /* completions nobody needs to see */
 	struct engine_stats stats;

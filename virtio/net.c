@@ -270,13 +270,13 @@ void net_log_stats(const struct net_dev *n)
 	for (unsigned i = 0; i < n->pairs; i++) {
 		const struct net_queue_stats *s = &n->queues[i].stats;
 		t.rx_frames += s->rx_frames, t.rx_bytes += s->rx_bytes, t.rx_dropped += s->rx_dropped;
-		t.rx_errors += s->rx_errors, t.rx_no_buffers += s->rx_no_buffers;
+		t.rx_errors += s->rx_errors, t.rx_no_buffers += s->rx_no_buffers, t.rx_ring_frames += s->rx_ring_frames;
 		t.tx_frames += s->tx_frames, t.tx_bytes += s->tx_bytes, t.tx_dropped += s->tx_dropped;
 		t.tx_errors += s->tx_errors;
 	}
-	log_info("%s: tap=%s rx_frames=%llu rx_bytes=%llu rx_dropped=%llu rx_errors=%llu rx_no_buffers=%llu "
+	log_info("%s: tap=%s rx_frames=%llu rx_ring_frames=%llu rx_bytes=%llu rx_dropped=%llu rx_errors=%llu rx_no_buffers=%llu "
 		 "tx_frames=%llu tx_bytes=%llu tx_dropped=%llu tx_errors=%llu kicks=%llu interrupts=%llu", n->id,
-		 n->tap.name, (unsigned long long)t.rx_frames, (unsigned long long)t.rx_bytes,
+		 n->tap.name, (unsigned long long)t.rx_frames, (unsigned long long)t.rx_ring_frames, (unsigned long long)t.rx_bytes,
 		 (unsigned long long)t.rx_dropped, (unsigned long long)t.rx_errors, (unsigned long long)t.rx_no_buffers,
 		 (unsigned long long)t.tx_frames, (unsigned long long)t.tx_bytes, (unsigned long long)t.tx_dropped,
 		 (unsigned long long)t.tx_errors, (unsigned long long)n->vdev.kicks, (unsigned long long)n->vdev.interrupts);

@@ -10,6 +10,7 @@
 #ifndef RV_NET_H
 #define RV_NET_H
 
+#include "engine/bufring.h"
 #include "tap.h"
 #include "virtio.h"
 
@@ -69,6 +70,7 @@ struct net_options {
 
 struct net_queue_stats {
 	uint64_t rx_frames, rx_bytes, rx_dropped, rx_errors, rx_no_buffers;
+	uint64_t rx_ring_frames;      /* of rx_frames, those the multishot read delivered */
 	uint64_t tx_frames, tx_bytes, tx_dropped, tx_errors;
 };
 
@@ -104,6 +106,15 @@ struct net_queue {
 	struct net_rx_read *free_reads[NET_RX_MAX_READS];
 	unsigned n_free_reads;
 	bool rx_empty;                /* out of posted buffers (counted once per episode) */
+	/* RX through the kernel's buffer selection: single-buffer chains that hold the
+	 * largest frame are lent to the ring (buffer id = slot) and one multishot read
+	 * fills them; other chains take the readv path above. */
+	struct engine_buf_ring rxring;
+	bool rxring_ok;               /* the ring exists and the kernel can multishot-read */
+	bool ms_armed;                /* the multishot read is in the kernel */
+	bool ms_failed;               /* it ended on an error: re-arm on the guest's next post */
+	unsigned ring_n;              /* chains lent to the ring */
+	struct engine_op ms_op;
 	/* TX */
 	struct net_tx *tx;
 	struct net_tx **tx_free;

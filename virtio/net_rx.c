@@ -7,7 +7,13 @@
  * filled go to the used ring (num_buffers written into the first), the ones it did not
  * reach go back to 'ready'. A frame larger than the buffers it got is dropped and
  * counted; its chains go back too. No chains, no reads: the kernel's TAP queue holds
- * the frames (and drops what overflows it) until the guest posts buffers again. */
+ * the frames (and drops what overflows it) until the guest posts buffers again.
+ *
+ * A chain that is one host-contiguous buffer able to hold the largest frame (the common
+ * case: MRG_RXBUF or small frames, no guest GSO) skips all that: it is lent to the
+ * queue's provided-buffer ring and one multishot read per queue fills such buffers, a
+ * frame each, in the order the guest posted them. One request waits on the TAP instead
+ * of sixteen readvs that every frame would wake. */
 #include "net.h"
 
 #include "engine/log.h"
@@ -78,9 +84,29 @@ static bool take_chains(struct net_queue *q)
 			sl->iov[i] = c->iov[i];
 			sl->len += (uint32_t)c->iov[i].iov_len;
 		}
-		ready_push_back(q, s, qsize);
+		q->ms_failed = false;
+		if (q->rxring_ok && sl->niov == 1 && sl->len >= n->max_rx_frame) {
+			engine_buf_ring_add(&q->rxring, sl->iov[0].iov_base, sl->len, s);
+			q->ring_n++;
+		} else {
+			ready_push_back(q, s, qsize);
+		}
 	}
+	if (q->rxring_ok)
+		engine_buf_ring_publish(&q->rxring);
 	return true;
+}
+
+static void rx_ring_done(struct engine *e, struct engine_op *op, int res, uint32_t flags);
+
+static void arm_multishot(struct net_queue *q)
+{
+	struct net_dev *n = q->net;
+	if (q->ms_armed || !q->ring_n || q->ms_failed)
+		return;
+	q->ms_armed = true;
+	n->inflight++;
+	engine_prep_read_multishot(engine_sqe(n->vdev.engine, &q->ms_op), q->fd, q->fixed, &q->rxring);
 }
 
 static void rx_done(struct engine *e, struct engine_op *op, int res, uint32_t flags);
@@ -122,7 +148,8 @@ static void submit_reads(struct net_queue *q)
 		if (q->fixed)
 			sqe->flags |= IOSQE_FIXED_FILE;
 	}
-	if (!q->ready_n && !q->rx_empty && q->n_free_reads == NET_RX_MAX_READS) {
+	arm_multishot(q);
+	if (!q->ready_n && !q->ring_n && !q->rx_empty && q->n_free_reads == NET_RX_MAX_READS) {
 		q->rx_empty = true; /* backpressure: the guest posted nothing to read into */
 		q->stats.rx_no_buffers++;
 	}
@@ -132,7 +159,7 @@ void net_rx_work(struct net_queue *q)
 {
 	if (!live(q) || !take_chains(q))
 		return;
-	if (q->ready_n)
+	if (q->ready_n || q->ring_n)
 		q->rx_empty = false;
 	if (q->index < q->net->active_pairs)
 		submit_reads(q);
@@ -200,6 +227,69 @@ static void rx_done(struct engine *e, struct engine_op *op, int res, uint32_t fl
 	net_rx_work(q);
 }
 
+/* A frame the multishot read put in the buffer of slot s. */
+static void ring_frame(struct net_queue *q, uint16_t s, int res)
+{
+	struct net_dev *n = q->net;
+	struct net_rx_slot *sl = &q->slots[s];
+
+	if (res < NET_HDR_LEN || (uint32_t)res > sl->len) {
+		/* lend the buffer again: the chain is still the guest's posted one */
+		engine_buf_ring_add(&q->rxring, sl->iov[0].iov_base, sl->len, s);
+		engine_buf_ring_publish(&q->rxring);
+		q->ring_n++;
+		q->stats.rx_errors++;
+		net_log_drop(q, q->stats.rx_errors, "TAP read failed", res < NET_HDR_LEN ? "short frame" : "frame larger than its buffer");
+		return;
+	}
+	uint16_t one = 1;
+	iov_copy_to(sl->iov, 1, 10, &one, 2); /* num_buffers */
+	virtq_push(&n->vdev.vqs[2 * q->index], sl->head, (uint32_t)res);
+	q->free_slots[q->n_free_slots++] = s;
+	q->stats.rx_frames++;
+	q->stats.rx_ring_frames++;
+	q->stats.rx_bytes += (uint64_t)res - NET_HDR_LEN;
+	virtio_queue_used(&n->vdev, 2 * q->index);
+	/* Top the ring up from what the guest has posted since: a guest that polls does not
+	 * kick, and a ring left to run dry drops frames at the TAP until it does. */
+	if (q->ring_n < n->opt.queue_size / 2)
+		take_chains(q);
+}
+
+static void rx_ring_done(struct engine *e, struct engine_op *op, int res, uint32_t flags)
+{
+	struct net_queue *q = op->ctx;
+	struct net_dev *n = q->net;
+	bool more = flags & IORING_CQE_F_MORE;
+	(void)e;
+
+	if (flags & IORING_CQE_F_BUFFER) {
+		uint16_t s = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT);
+		q->ring_n--;
+		if (!live(q))
+			q->free_slots[q->n_free_slots++] = s; /* reset: the ring is emptied at start */
+		else
+			ring_frame(q, s, res);
+	}
+	if (more)
+		return;
+	q->ms_armed = false;
+	if (!live(q)) {
+		net_request_done(n);
+		return;
+	}
+	n->inflight--;
+	/* -ENOBUFS: the ring ran dry, more chains re-arm it; -ECANCELED: the pair was
+	 * deactivated. Anything else is the TAP's error: say so, and try again only when
+	 * the guest posts buffers, so a persistent error cannot spin the engine. */
+	if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
+		q->stats.rx_errors++;
+		q->ms_failed = true;
+		net_log_drop(q, q->stats.rx_errors, "TAP multishot read failed", strerror(-res));
+	}
+	net_rx_work(q);
+}
+
 void net_rx_cancel(struct net_queue *q)
 {
 	/* Each read by its own op: the pair's TX writes share the fd and must go on. */
@@ -207,6 +297,8 @@ void net_rx_cancel(struct net_queue *q)
 	for (unsigned i = 0; i < NET_RX_MAX_READS; i++)
 		if (q->reads[i].in_kernel)
 			io_uring_prep_cancel64(engine_sqe(e, &e->ignore_op), (uint64_t)(uintptr_t)&q->reads[i].op, 0);
+	if (q->ms_armed)
+		io_uring_prep_cancel64(engine_sqe(e, &e->ignore_op), (uint64_t)(uintptr_t)&q->ms_op, 0);
 }
 
 /* ---- per-pair memory ---- */
@@ -228,6 +320,19 @@ int net_queue_alloc(struct net_queue *q, unsigned queue_size)
 	}
 	if (net_tx_alloc(q, queue_size) < 0)
 		return -ENOMEM;
+	q->ms_op.handler = rx_ring_done;
+	q->ms_op.ctx = q;
+	struct engine *e = q->net->vdev.engine;
+	if (engine_can_read_multishot(e)) {
+		int ret = engine_buf_ring_init(e, &q->rxring, queue_size);
+		q->rxring_ok = ret == 0;
+		if (ret < 0)
+			log_info("%s: queue pair %u: no provided-buffer ring (%s): receiving with one readv per buffer",
+				 q->net->id, q->index, strerror(-ret));
+	} else {
+		log_info("%s: this kernel has no multishot read (Linux 6.7): receiving with one readv per buffer",
+			 q->net->id);
+	}
 	net_queue_clear(q, queue_size);
 	return 0;
 }
@@ -243,6 +348,11 @@ void net_queue_clear(struct net_queue *q, unsigned queue_size)
 	for (unsigned i = 0; i < NET_RX_MAX_READS; i++)
 		q->free_reads[q->n_free_reads++] = &q->reads[i];
 	q->rx_empty = false;
+	/* Buffers lent before a reset belong to a ring the guest has forgotten. */
+	if (q->ring_n && q->rxring_ok && engine_buf_ring_reset(q->net->vdev.engine, &q->rxring) < 0)
+		q->rxring_ok = false;
+	q->ring_n = 0;
+	q->ms_armed = q->ms_failed = false;
 	net_tx_init(q, queue_size);
 }
 
@@ -252,5 +362,6 @@ void net_queue_free(struct net_queue *q, unsigned queue_size)
 	free(q->slots);
 	free(q->free_slots);
 	free(q->ready);
+	engine_buf_ring_free(q->net->vdev.engine, &q->rxring);
 	net_tx_free_all(q);
 }

@@ -149,7 +149,9 @@ int main(int argc, char **argv)
 	struct epoll_event evs[256];
 	long next_i = 0; /* open loop: the next request slot */
 	while (open > 0) {
-		int wait_ms = 1000;
+		/* Nanosecond timeouts: with whole milliseconds a gap under 1 ms between due
+		 * requests became a zero timeout, and the client spun a CPU the guest needed. */
+		struct timespec wait = { .tv_sec = 1 };
 		if (rate > 0) {
 			double t = now();
 			while (n_idle && start + (double)next_i / rate <= t && t < stop) {
@@ -167,10 +169,13 @@ int main(int argc, char **argv)
 					break;
 			} else if (n_idle) {
 				double d = start + (double)next_i / rate - t;
-				wait_ms = d > 0 ? (int)(d * 1000) : 0;
+				if (d < 0)
+					d = 0;
+				wait.tv_sec = (time_t)d;
+				wait.tv_nsec = (long)((d - (double)wait.tv_sec) * 1e9);
 			}
 		}
-		int n = epoll_wait(ep, evs, 256, wait_ms);
+		int n = epoll_pwait2(ep, evs, 256, &wait, NULL);
 		double t = now();
 		if (n < 0 && errno != EINTR)
 			break;

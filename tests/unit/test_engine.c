@@ -1,7 +1,9 @@
 /* Unit tests for the engine alone: op dispatch, exit forwarding over MSG_RING with
- * posted writes ordered before a read, timeouts, writer/reader streams, signals, stop. */
+ * posted writes ordered before a read, timeouts, writer/reader streams, signals, stop,
+ * and multishot reads from a provided-buffer ring. */
 #include "check.h"
 
+#include "engine/bufring.h"
 #include "engine/engine.h"
 #include "engine/exitq.h"
 #include "engine/log.h"
@@ -317,6 +319,98 @@ static void test_sigterm_on_ring(void)
 	close(sw.fd);
 }
 
+/* ---- provided-buffer ring + multishot read ---- */
+struct ms_ctx {
+	struct engine_op op;
+	int res[8];
+	uint16_t bid[8];
+	int n, last_res;
+	bool ended;
+};
+
+static void ms_done(struct engine *e, struct engine_op *op, int res, uint32_t flags)
+{
+	struct ms_ctx *c = op->ctx;
+	if (flags & IORING_CQE_F_BUFFER) {
+		c->res[c->n] = res;
+		c->bid[c->n++] = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT);
+	}
+	if (!(flags & IORING_CQE_F_MORE)) {
+		c->ended = true;
+		c->last_res = res;
+	}
+	engine_stop(e); /* the test looks after each completion */
+}
+
+/* Write msg into the pipe, then run the engine until its completion arrives. */
+static void ms_feed(struct engine *e, int fd, const char *msg)
+{
+	ssize_t w = write(fd, msg, strlen(msg));
+	(void)w;
+	e->stop = false;
+	engine_run(e);
+}
+
+static void test_multishot_read_buf_ring(void)
+{
+	struct engine e;
+	struct engine_params p = params(0);
+	struct engine_buf_ring r;
+	static char bufs[4][64];
+	int fds[2];
+
+	CHECK_EQ(engine_init(&e, &p), 0);
+	if (!engine_can_read_multishot(&e)) {
+		engine_destroy(&e);
+		SKIP("this kernel has no IORING_OP_READ_MULTISHOT (Linux 6.7)");
+	}
+	CHECK_EQ(engine_buf_ring_init(&e, &r, 4), 0);
+	CHECK_EQ(pipe(fds), 0);
+	/* two buffers, lent in the order 3, 1: the kernel fills them in that order */
+	engine_buf_ring_add(&r, bufs[3], 64, 3);
+	engine_buf_ring_add(&r, bufs[1], 64, 1);
+	engine_buf_ring_publish(&r);
+	struct ms_ctx c = { .op = { ms_done, &c } };
+	engine_prep_read_multishot(engine_sqe(&e, &c.op), fds[0], false, &r);
+	ms_feed(&e, fds[1], "first");
+	CHECK(!c.ended);
+	ms_feed(&e, fds[1], "second");
+	/* the ring is empty now: the next data ends the read, and stays in the pipe */
+	CHECK(!c.ended);
+	ms_feed(&e, fds[1], "third");
+	CHECK(c.ended);
+	CHECK_EQ(c.n, 2);
+	CHECK_EQ(c.bid[0], 3);
+	CHECK_EQ(c.res[0], 5);
+	CHECK(!memcmp(bufs[3], "first", 5));
+	CHECK_EQ(c.bid[1], 1);
+	CHECK_EQ(c.res[1], 6);
+	CHECK(!memcmp(bufs[1], "second", 6));
+	CHECK_EQ(c.last_res, -ENOBUFS);
+	/* a lent buffer the kernel has not used is taken back by a reset */
+	engine_buf_ring_add(&r, bufs[0], 64, 0);
+	engine_buf_ring_publish(&r);
+	CHECK_EQ(engine_buf_ring_reset(&e, &r), 0);
+	engine_buf_ring_add(&r, bufs[2], 64, 2);
+	engine_buf_ring_publish(&r);
+	c = (struct ms_ctx){ .op = { ms_done, &c } };
+	engine_prep_read_multishot(engine_sqe(&e, &c.op), fds[0], false, &r);
+	e.stop = false;
+	engine_run(&e); /* "third" is waiting in the pipe */
+	CHECK(!c.ended);
+	ms_feed(&e, fds[1], "fourth"); /* no buffer for it: the read ends */
+	CHECK(c.ended);
+	CHECK_EQ(c.n, 1);
+	CHECK_EQ(c.bid[0], 2); /* not 0: that one was taken back */
+	CHECK_EQ(c.res[0], 5);
+	CHECK(!memcmp(bufs[2], "third", 5));
+	CHECK_EQ(c.last_res, -ENOBUFS);
+	engine_buf_ring_free(&e, &r);
+	close(fds[0]);
+	close(fds[1]);
+	engine_destroy(&e);
+}
+
 int main(void)
 {
 	log_init();
@@ -328,5 +422,6 @@ int main(void)
 	RUN(test_writer_drains_before_stop);
 	RUN(test_reader_until_eof);
 	RUN(test_sigterm_on_ring);
+	RUN(test_multishot_read_buf_ring);
 	CHECK_EXIT();
 }
