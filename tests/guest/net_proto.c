@@ -259,12 +259,7 @@ u32 net_poll(struct net_stack *s, int repost)
             net_input(s, q, f, len, &h);
             if (repost)
                 net_rx_done(s->dev, q, f);
-            n++, got++;
-            /* Publish refilled buffers every 32 frames, as Linux does per NAPI budget:
-             * held back until the ring is drained, a device that keeps filling it would
-             * run out of buffers and drop at the TAP. */
-            if (repost && got % 32 == 0)
-                net_rx_kick(s->dev, q);
+            n++, got = 1;
         }
         if (got && repost)
             net_rx_kick(s->dev, q);
