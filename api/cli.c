@@ -105,15 +105,16 @@ void cli_usage(FILE *f)
 		"                           --kernel is optional (the VM can come from vm.create). A stale socket file is\n"
 		"                           replaced, a live one refused. timeout_ms (default 10000): a request must\n"
 		"                           arrive, and its reply leave, within it; max_connections (default 1024):\n"
-		"                           beyond it connections get 503. When the guest powers off or faults, the VMM\n"
+		"                           beyond it a connection gets 503 (beyond twice it, it is closed unanswered).\n"
+		"                           When the guest powers off or faults, the VMM\n"
 		"                           exits with its status as without the API (as Cloud Hypervisor does)\n"
 		"  --log-level error|warn|info|debug\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            the version\n"
-		"Signals: SIGINT/SIGTERM stop the VM; SIGPWR presses the ACPI power button (the guest\n"
+		"Signals: SIGINT/SIGTERM/SIGHUP stop the VM; SIGPWR presses the ACPI power button (the guest\n"
 		"powers off). A reset through the ACPI reset register reboots the VM in the same process.\n"
 		"Exit status: 0 when the guest powers off, resets through the i8042 or writes 0 to the exit\n"
-		"port (0xf4), or on SIGINT/SIGTERM; the exit port's value otherwise; 1 for a bad option or a failed\n"
+		"port (0xf4), or on SIGINT/SIGTERM/SIGHUP; the exit port's value otherwise; 1 for a bad option or a failed\n"
 		"start; 3 when the guest faults fatally (registers are printed); 4 for an internal error.\n"
 		"With --api-socket: 0 after vmm.shutdown or a signal while no VM runs. Client for the API:\n"
 		"ringvisor-remote --api-socket PATH <ping|create FILE|boot|info|pause|resume|shutdown|reboot|\n"
@@ -278,15 +279,22 @@ static int api_item(void *ctx, const char *key, const char *value)
 	return 0;
 }
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 int cli_parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned v[6];
-	char end;
-	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6 ||
-	    strlen(s) != 17)
+	/* By hand: sscanf's %x would take a sign or blanks ("-2:..." as fe). */
+	if (!s || strlen(s) != 17)
 		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
 	return (mac[0] & 1) ? -EINVAL : 0; /* a multicast address cannot be a station's */
 }
 
@@ -381,7 +389,8 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
 		int ret = 0;
-		if (opt >= O_INITRAMFS && opt <= O_DISK && opt != O_ENGINE && opt != O_LOG)
+		/* Everything but the kernel itself and the VMM's own settings describes a VM. */
+		if (opt > O_KERNEL && opt != O_ENGINE && opt != O_LOG && opt != O_API)
 			vm_flags = true;
 		switch (opt) {
 		case O_KERNEL: set_str(&c->payload.kernel, optarg); break;
@@ -394,9 +403,10 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *c)
 		case O_SERIAL: ret = kvlist_parse(optarg, serial_item, c); break;
 		case O_ENGINE: ret = kvlist_parse(optarg, engine_item, c); break;
 		case O_API:
-			/* A bare path, or path=PATH[,timeout_ms=N][,max_connections=N]. */
-			if (strncmp(optarg, "path=", 5) && !strstr(optarg, ",") && !strstr(optarg, "timeout_ms=") &&
-			    !strstr(optarg, "max_connections="))
+			/* A bare path (which may hold commas), or a key list that starts with a key:
+			 * path=PATH[,timeout_ms=N][,max_connections=N] in any order. */
+			if (strncmp(optarg, "path=", 5) && strncmp(optarg, "timeout_ms=", 11) &&
+			    strncmp(optarg, "max_connections=", 16))
 				set_str(&c->api.socket, optarg);
 			else
 				ret = kvlist_parse(optarg, api_item, c);

@@ -111,7 +111,8 @@ for c in $CASES; do
 	[ "$ep" = none ] && continue
 	t=$(tag "$ep" "$n" "$rate")
 	if [ "$ep" = hog ]; then
-		iops=$(col hog iops) rel=$(ratio "$(col hog iops)" "$base")
+		iops=$(col hog iops)
+		rel=$(ratio "$iops" "$base")
 		printf '%-22s %10s %10s %10s %12s %10s\n' "CPU hog, no API" - - - "$iops" "$rel"
 		RESULTS+=("RESULT bench=api job=randread-4k-qd32 backing=tmpfs api_load=cpu-hog metric=iops ringvisor=$iops"
 			"RESULT bench=api job=randread-4k-qd32 backing=tmpfs api_load=cpu-hog metric=iops_vs_idle ringvisor=$rel")

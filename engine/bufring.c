@@ -14,8 +14,7 @@ _Static_assert(IORING_OP_SENDMSG_ZC == 48, "io_uring opcodes moved");
 bool engine_can_read_multishot(struct engine *e)
 {
 	struct io_uring_probe *p = io_uring_get_probe_ring(&e->ring);
-	bool ok = p && p->last_op >= RV_IORING_OP_READ_MULTISHOT &&
-		  (p->ops[RV_IORING_OP_READ_MULTISHOT].flags & IO_URING_OP_SUPPORTED);
+	bool ok = p && io_uring_opcode_supported(p, RV_IORING_OP_READ_MULTISHOT);
 	io_uring_free_probe(p);
 	return ok;
 }

@@ -276,7 +276,13 @@ static int register_guest_ram(struct machine *m)
 			iov[n++].iov_len = r->size - off < GiB ? r->size - off : GiB;
 		}
 	}
-	return engine_register_buffers(&m->engine, iov, n);
+	/* on every engine: a disk on a node's engine looks its buffers up on that ring */
+	for (unsigned e = 0; e < m->n_engines; e++) {
+		int ret = engine_register_buffers(m->engines[e], iov, n);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 /* Put a virtio device on the next virtio-mmio slot (address and IOAPIC pin). */

@@ -3,6 +3,7 @@
  * response body (JSON) on stdout, or the error body on stderr. Exit status: 0 for a
  * 2xx answer, 1 for an error answer, 2 for a usage or connection problem. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,15 +38,19 @@ static char *read_file(const char *path, size_t *len)
 		n += r;
 		if (n == cap) {
 			char *p = realloc(buf, cap *= 2);
-			if (!p) {
+			if (!p)
 				free(buf);
-				buf = NULL;
-			}
 			buf = p;
 		}
 	}
+	bool failed = !buf || ferror(f);
 	if (f != stdin)
 		fclose(f);
+	if (failed) {
+		fprintf(stderr, "ringvisor-remote: %s: %s\n", path, buf ? "read error" : "out of memory");
+		free(buf);
+		return NULL;
+	}
 	*len = n;
 	return buf;
 }

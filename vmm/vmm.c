@@ -123,6 +123,14 @@ static int vmm_stop_machine(struct vmm *v)
 	return code;
 }
 
+/* Tear the machine down and build it again from the same config, in this process: for
+ * vm.reboot and for the guest's own reset (stop_data). */
+static int vmm_reboot(struct vmm *v, char *msg, size_t n)
+{
+	vmm_stop_machine(v);
+	return vmm_boot(v, msg, n);
+}
+
 /* Stop the control engine, once any API answer still being sent has left (e.g. the 204 of
  * vm.power-button when the guest powers off at once), for at most a second. */
 static void quit_when_sent(struct engine *e, struct engine_timer *t)
@@ -153,19 +161,15 @@ static void stop_data(struct engine_reader *r, const char *data, size_t len)
 	/* A notice from a machine the API already ended is stale: the current one runs. */
 	if (!v->m || !machine_stopping(v->m))
 		return;
-	bool reboot = machine_wants_reboot(v->m);
-	int code = machine_finish(v->m);
-	machine_destroy(v->m);
-	v->m = NULL;
-	v->state = API_VM_SHUTDOWN;
-	if (reboot) {
+	if (machine_wants_reboot(v->m)) {
 		char msg[256];
 		log_info("rebooting (boot %u)", v->boots + 1);
-		if (vmm_boot(v, msg, sizeof(msg)) == 0)
+		if (vmm_reboot(v, msg, sizeof(msg)) == 0)
 			return;
-		code = VM_EXIT_INTERNAL; /* the log says why */
+		vmm_quit(v, VM_EXIT_INTERNAL); /* the log says why */
+		return;
 	}
-	vmm_quit(v, code);
+	vmm_quit(v, vmm_stop_machine(v)); /* its stop request loses to the one already made */
 }
 
 static void stop_end(struct engine_reader *r, int err)
@@ -226,13 +230,6 @@ static int b_shutdown(void *ctx, char *msg, size_t n)
 	return 0;
 }
 
-/* Tear the machine down and build it again from the same config, in this process.
- * (The guest asking for a reset is a separate path; both end here once merged.) */
-static int vmm_reboot(struct vmm *v, char *msg, size_t n)
-{
-	vmm_stop_machine(v);
-	return vmm_boot(v, msg, n);
-}
 
 static int b_reboot(void *ctx, char *msg, size_t n) { return vmm_reboot(ctx, msg, n); }
 

@@ -2,7 +2,7 @@
  * control ring: signals, the HTTP API, the machine's stop notice), the VM's lifecycle
  * (Created, Running, Paused, Shutdown) and the actions the API and the command line
  * share. A VM from the command line and one from vm.create are the same struct
- * vm_config going through the same vmm_create/vmm_boot. */
+ * vm_config going through the same create (b_create) and vmm_boot. */
 #ifndef RV_VMM_H
 #define RV_VMM_H
 

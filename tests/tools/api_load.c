@@ -114,7 +114,12 @@ int main(int argc, char **argv)
 	/* Paced requests are due every few microseconds: the default 50 us timer slack
 	 * would make the client itself send them late and count that as latency. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-	req_len = (size_t)snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
+	int req_n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
+	if (req_n < 0 || (size_t)req_n >= sizeof(req)) {
+		fprintf(stderr, "api_load: -p PATH is too long\n");
+		return 2;
+	}
+	req_len = (size_t)req_n;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock);
 	int ep = epoll_create1(EPOLL_CLOEXEC);

@@ -115,11 +115,20 @@ static void test_cli_api_socket(void)
 	CHECK_EQ(c.api.timeout_ms, 500);
 	CHECK_EQ(c.api.max_connections, 8);
 	config_free(&c);
+	const char *comma[] = { "--api-socket", "/tmp/rv,a.sock", NULL }; /* a bare path with a comma */
+	CHECK_EQ(parse(&c, comma), CLI_RUN);
+	CHECK(!strcmp(c.api.socket, "/tmp/rv,a.sock"));
+	config_free(&c);
 	static const char *const bad[][5] = {
 		{ "--api-socket", "path=/x,timeout_ms=0", NULL },
 		{ "--api-socket", "path=/x,bogus=1", NULL },
 		{ "--api-socket", "timeout_ms=5", NULL },
 		{ "--api-socket", "/x", "--disk", "path=/d", NULL }, /* VM options without a kernel */
+		{ "--api-socket", "/x", "--net", "tap=t", NULL },     /* (these five were dropped silently) */
+		{ "--api-socket", "/x", "--memory-zone", "id=z,size=1G", NULL },
+		{ "--api-socket", "/x", "--numa", "guest_numa_id=0", NULL },
+		{ "--api-socket", "/x", "--platform", "virtio_transport=mmio", NULL },
+		{ "--api-socket", "/x", "--dump-acpi", "/tmp/d", NULL },
 		{ "--cpus", "boot=2", NULL },                        /* neither kernel nor API */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -48,6 +48,10 @@ static void test_net_option_errors(void)
 		"tap=t,mac=52:54:00:00:00",               /* short */
 		"tap=t,mac=52:54:00:00:00:01:02",         /* long */
 		"tap=t,mac=zz:54:00:00:00:01",
+		"tap=t,mac=-2:00:00:00:00:00",            /* sscanf's %x took signs ... */
+		"tap=t,mac=+2:+0:+0:+0:+0:+1",
+		"tap=t,mac= 2:00:00:00:00:00",            /* ... and blanks */
+		"tap=t,mac=52-54-00-00-00-01",
 		"tap=t,num_queues=3", "tap=t,num_queues=0", "tap=t,num_queues=34", "tap=t,num_queues=x",
 		"tap=t,queue_size=100", "tap=t,queue_size=2048", "tap=t,queue_size=1",
 		"tap=t,ip=10.0.0.1",                      /* ip without mask */
