@@ -235,15 +235,6 @@ void aml_eisaid(struct aml *a, const char *id)
 	aml_bytes(a, b, 4);
 }
 
-void aml_buffer(struct aml *a, const void *data, size_t n)
-{
-	aml_u8(a, 0x11);
-	begin(a);
-	aml_int(a, n);
-	aml_bytes(a, data, n);
-	aml_end(a);
-}
-
 /* ---- named objects and statements ---- */
 void aml_name(struct aml *a, const char *name)
 {
@@ -287,11 +278,9 @@ void aml_if_begin(struct aml *a)
 	begin(a);
 }
 
-void aml_return(struct aml *a) { aml_u8(a, 0xa4); }
 void aml_store(struct aml *a) { aml_u8(a, 0x70); }
 void aml_notify(struct aml *a) { aml_u8(a, 0x86); }
 void aml_local(struct aml *a, unsigned n) { aml_u8(a, (uint8_t)(0x60 + (n & 7))); }
-void aml_arg(struct aml *a, unsigned n) { aml_u8(a, (uint8_t)(0x68 + (n < 7 ? n : 6))); }
 
 void aml_and(struct aml *a) { aml_u8(a, 0x7b); }
 void aml_null(struct aml *a) { aml_u8(a, 0x00); }
@@ -385,20 +374,6 @@ void aml_res_mem32_window(struct aml *r, uint32_t min, uint32_t max)
 	aml_u32(r, max);
 	aml_u32(r, 0);
 	aml_u32(r, max - min + 1);
-}
-
-void aml_res_mem64_window(struct aml *r, uint64_t min, uint64_t max)
-{
-	aml_u8(r, 0x8a);
-	aml_u16(r, 43);
-	aml_u8(r, 0);
-	aml_u8(r, 0x0c);
-	aml_u8(r, 0x01);
-	aml_u64(r, 0);
-	aml_u64(r, min);
-	aml_u64(r, max);
-	aml_u64(r, 0);
-	aml_u64(r, max - min + 1);
 }
 
 void aml_restemplate(struct aml *a, const struct aml *r)

@@ -38,7 +38,6 @@ void aml_string(struct aml *a, const char *s);
 void aml_eisaid(struct aml *a, const char *id); /* "PNP0A08" as its compressed DWord */
 /* A name path: "\\_SB.PCI0", "^PWRB", "GDAT"; segments shorter than 4 are padded with '_'. */
 void aml_namestring(struct aml *a, const char *path);
-void aml_buffer(struct aml *a, const void *data, size_t n);
 
 /* Named objects and statements. */
 void aml_name(struct aml *a, const char *name);  /* Name(name, <next object>) */
@@ -48,13 +47,11 @@ void aml_method_begin(struct aml *a, const char *name, unsigned nargs, bool seri
 void aml_package_begin(struct aml *a, unsigned n_elements);
 void aml_if_begin(struct aml *a);                /* then the predicate, then the body */
 void aml_end(struct aml *a);                     /* close the innermost *_begin */
-void aml_return(struct aml *a);                  /* Return(<next object>) */
 void aml_store(struct aml *a);                   /* Store(<src>, <dst>) */
 void aml_and(struct aml *a);                     /* And(<a>, <b>, <target>): then 3 objects */
 void aml_null(struct aml *a);                    /* NullName: "no target" */
 void aml_notify(struct aml *a);                  /* Notify(<object>, <value>) */
 void aml_local(struct aml *a, unsigned n);       /* Local0..7 */
-void aml_arg(struct aml *a, unsigned n);         /* Arg0..6 */
 
 enum aml_region { AML_SYSTEM_MEMORY = 0, AML_SYSTEM_IO = 1 };
 /* OperationRegion(name, space, offset, length) */
@@ -71,7 +68,6 @@ void aml_res_io(struct aml *r, uint16_t base, uint8_t len);
 void aml_res_bus_numbers(struct aml *r, uint16_t first, uint16_t last);
 void aml_res_io_window(struct aml *r, uint16_t min, uint16_t max);
 void aml_res_mem32_window(struct aml *r, uint32_t min, uint32_t max);
-void aml_res_mem64_window(struct aml *r, uint64_t min, uint64_t max);
 void aml_restemplate(struct aml *a, const struct aml *r);
 
 #endif

@@ -31,7 +31,7 @@ void acpi_build_madt(struct aml *t, const struct acpi_machine *m)
 	}
 	aml_u8(t, MADT_IOAPIC);
 	aml_u8(t, 12);
-	aml_u8(t, (uint8_t)(m->n_cpus < 255 ? m->n_cpus : 0)); /* the id the MP table gives it too */
+	aml_u8(t, LAYOUT_IOAPIC_ID(m->n_cpus));
 	aml_u8(t, 0);
 	aml_u32(t, (uint32_t)LAYOUT_IOAPIC);
 	aml_u32(t, 0);                           /* GSI base */

@@ -2,6 +2,7 @@
 #include "tables.h"
 
 #include "engine/log.h"
+#include "kvm/mptable.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,14 +11,6 @@
 #include <unistd.h>
 
 #define RSDP_SIZE 36
-
-uint8_t acpi_checksum(const void *p, size_t len)
-{
-	uint8_t sum = 0;
-	for (size_t i = 0; i < len; i++)
-		sum = (uint8_t)(sum + ((const uint8_t *)p)[i]);
-	return (uint8_t)-sum;
-}
 
 void acpi_header(struct aml *t, const char *sig, uint8_t revision)
 {
@@ -38,7 +31,7 @@ void acpi_finish(struct aml *t)
 		return;
 	aml_put_u32(t, 4, (uint32_t)t->len);
 	t->buf[9] = 0;
-	t->buf[9] = acpi_checksum(t->buf, t->len);
+	t->buf[9] = firmware_checksum(t->buf, t->len);
 }
 
 void acpi_gas(struct aml *t, uint8_t space, uint8_t bit_width, uint8_t access_size, uint64_t addr)
@@ -134,8 +127,8 @@ int acpi_build(const struct acpi_machine *m, struct acpi_tables *ts)
 	aml_bytes(t, "\0\0\0", 3);
 	if (t->error)
 		return t->error;
-	t->buf[8] = acpi_checksum(t->buf, 20);
-	t->buf[32] = acpi_checksum(t->buf, RSDP_SIZE);
+	t->buf[8] = firmware_checksum(t->buf, 20);
+	t->buf[32] = firmware_checksum(t->buf, RSDP_SIZE);
 	r->gpa = ts->rsdp_gpa;
 	return 0;
 }

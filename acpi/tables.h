@@ -77,7 +77,6 @@ const struct acpi_table *acpi_find(const struct acpi_tables *ts, const char *sig
 void acpi_header(struct aml *t, const char *sig, uint8_t revision);
 /* Fill in length and checksum. */
 void acpi_finish(struct aml *t);
-uint8_t acpi_checksum(const void *p, size_t len);
 /* A Generic Address Structure. */
 enum { ACPI_GAS_MEMORY = 0, ACPI_GAS_IO = 1 };
 void acpi_gas(struct aml *t, uint8_t space, uint8_t bit_width, uint8_t access_size, uint64_t addr);

@@ -23,6 +23,9 @@
 #define LAYOUT_PCI_HOLE_START  0xc0000000ull /* RAM below 4 GiB ends here */
 #define LAYOUT_4G              0x100000000ull
 #define LAYOUT_IOAPIC          0xfec00000ull
+/* The IOAPIC's id, the first after the vCPUs' APIC ids; the MP table and the MADT must
+ * agree (with more vCPUs than 8-bit ids, only the MADT exists and 0 is as good as any). */
+#define LAYOUT_IOAPIC_ID(n_cpus) ((uint8_t)((n_cpus) < 255 ? (n_cpus) : 0))
 /* Between the end of low RAM and the PCI BAR window (0xe0000000): */
 #define LAYOUT_PCI_ECAM        0xd0000000ull /* PCI Express ECAM for bus 0 (MCFG) */
 #define LAYOUT_PCI_ECAM_SIZE   0x100000ull   /* 32 devices x 8 functions x 4 KiB */

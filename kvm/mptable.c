@@ -49,7 +49,7 @@ struct mpc_intsrc {
 enum { MP_PROCESSOR, MP_BUS, MP_IOAPIC, MP_INTSRC, MP_LINTSRC };
 enum { MP_INT, MP_NMI, MP_SMI, MP_EXTINT };
 
-static uint8_t checksum(const void *p, size_t len)
+uint8_t firmware_checksum(const void *p, size_t len)
 {
 	uint8_t sum = 0;
 	for (size_t i = 0; i < len; i++)
@@ -63,7 +63,7 @@ int mptable_write(const struct guest_mem *m, unsigned n_cpus)
 	size_t size = sizeof(struct mpf) + sizeof(struct mpc_header) + n_cpus * sizeof(struct mpc_cpu) +
 		      sizeof(struct mpc_bus) + sizeof(struct mpc_ioapic) + (n_irqs + 2) * sizeof(struct mpc_intsrc);
 	uint8_t *base = guest_mem_ptr(m, LAYOUT_BIOS_START, size);
-	uint8_t ioapic_id = (uint8_t)n_cpus;
+	uint8_t ioapic_id = LAYOUT_IOAPIC_ID(n_cpus);
 
 	if (!base || n_cpus == 0 || n_cpus > MPTABLE_MAX_CPUS)
 		return -EINVAL;
@@ -117,12 +117,12 @@ int mptable_write(const struct guest_mem *m, unsigned n_cpus)
 	memcpy(h->product, "ringvisor   ", 12);
 	h->oemcount = (uint16_t)(n_cpus + 1 + 1 + n_irqs + 2);
 	h->lapic = (uint32_t)LAYOUT_LAPIC;
-	h->checksum = checksum(h, h->length);
+	h->checksum = firmware_checksum(h, h->length);
 
 	memcpy(mpf->signature, "_MP_", 4);
 	mpf->physptr = (uint32_t)(LAYOUT_BIOS_START + sizeof(*mpf));
 	mpf->length = 1;
 	mpf->specrev = 4;
-	mpf->checksum = checksum(mpf, sizeof(*mpf));
+	mpf->checksum = firmware_checksum(mpf, sizeof(*mpf));
 	return 0;
 }

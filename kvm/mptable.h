@@ -5,7 +5,13 @@
 
 #include "guest_mem.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 #define MPTABLE_MAX_CPUS 254 /* 8-bit APIC ids; 0xff is broadcast and the IOAPIC takes one */
+
+/* The byte that makes a firmware table's bytes sum to 0 (MP and ACPI tables alike). */
+uint8_t firmware_checksum(const void *p, size_t len);
 
 /* Write the table at LAYOUT_BIOS_START. 0 or -errno. */
 int mptable_write(const struct guest_mem *m, unsigned n_cpus);

@@ -51,7 +51,6 @@ const struct bus_ops power_ged_ops = { .write = ged_write, .read = ged_read };
 
 void power_button(struct power *p)
 {
-	p->button_presses++;
 	p->ged_events |= GED_EVENT_POWER_BUTTON;
 	log_info("power button pressed");
 	irq_line_raise(&p->ged_irq);

@@ -17,7 +17,6 @@ struct power {
 	struct vm *vm;
 	struct irq_line ged_irq;
 	uint32_t ged_events;    /* pending events; reading the register clears them */
-	uint64_t button_presses;
 };
 
 extern const struct bus_ops power_port_ops, power_ged_ops;

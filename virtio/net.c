@@ -62,6 +62,15 @@ void net_log_drop(struct net_queue *q, uint64_t count, const char *what, const c
 			 (unsigned long long)count);
 }
 
+bool net_queue_live(const struct net_queue *q, unsigned vq)
+{
+	const struct net_dev *n = q->net;
+	const struct virtio_dev *d = &n->vdev;
+	/* The control queue follows the pairs the driver may use: without MQ only pair 0
+	 * exists, and queue 2 is the control queue, not pair 1's RX. */
+	return virtio_dev_live(d) && q->index < n->ctrl_queue / 2 && d->vqs[vq].ready;
+}
+
 void net_request_done(struct net_dev *n)
 {
 	n->inflight--;
@@ -168,8 +177,8 @@ static void net_start(struct virtio_dev *d)
 	for (unsigned i = 0; i < n->pairs; i++)
 		net_queue_clear(&n->queues[i], n->opt.queue_size);
 	/* Until the driver asks for more (VQ_PAIRS_SET), only the first pair carries frames. */
-	n->active_pairs = n->pairs;
-	set_pairs(n, 1);
+	tap_set_active(&n->tap, 1);
+	n->active_pairs = 1;
 	for (unsigned i = 0; i < n->pairs; i++) {
 		net_rx_work(&n->queues[i]);
 		net_tx_work(&n->queues[i]);

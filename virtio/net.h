@@ -152,6 +152,8 @@ const char *net_tx_check(const struct net_hdr *h, uint64_t features, uint64_t fr
 int net_queue_alloc(struct net_queue *q, unsigned queue_size);
 void net_queue_free(struct net_queue *q, unsigned queue_size);
 void net_queue_clear(struct net_queue *q, unsigned queue_size);
+/* Does queue vq of pair q exist for the driver (negotiated pairs) and run? */
+bool net_queue_live(const struct net_queue *q, unsigned vq);
 void net_rx_work(struct net_queue *q);
 void net_rx_cancel(struct net_queue *q);
 void net_tx_work(struct net_queue *q);

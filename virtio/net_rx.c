@@ -44,11 +44,7 @@ static uint16_t ready_pop(struct net_queue *q, unsigned qsize)
 	return s;
 }
 
-static bool live(struct net_queue *q)
-{
-	struct virtio_dev *d = &q->net->vdev;
-	return virtio_dev_live(d) && d->vqs[2 * q->index].ready;
-}
+static bool live(struct net_queue *q) { return net_queue_live(q, 2 * q->index); }
 
 /* Take every chain the guest posted (while we have slots for them). */
 static bool take_chains(struct net_queue *q)
@@ -252,7 +248,7 @@ static void ring_frame(struct net_queue *q, uint16_t s, int res)
 	virtio_queue_used(&n->vdev, 2 * q->index);
 	/* Top the ring up from what the guest has posted since: a guest that polls does not
 	 * kick, and a ring left to run dry drops frames at the TAP until it does. */
-	if (q->ring_n < n->opt.queue_size / 2)
+	if (q->ring_n < n->vdev.vqs[2 * q->index].size / 2)
 		take_chains(q);
 }
 

@@ -51,11 +51,7 @@ void net_tx_free_all(struct net_queue *q)
 	free(q->tx_free);
 }
 
-static bool live(struct net_queue *q)
-{
-	struct virtio_dev *d = &q->net->vdev;
-	return virtio_dev_live(d) && d->vqs[2 * q->index + 1].ready;
-}
+static bool live(struct net_queue *q) { return net_queue_live(q, 2 * q->index + 1); }
 
 static void tx_return(struct net_queue *q, struct net_tx *t)
 {

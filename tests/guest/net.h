@@ -38,6 +38,8 @@ struct net_dev {
 
 struct net_opts {
     int event_idx, mrg, csum;
+    int mq;          /* ask for MQ (default 1) */
+    int ctrl_early;  /* hostile: a control command already queued when DRIVER_OK is set */
     u16 qsize, pairs;
 };
 

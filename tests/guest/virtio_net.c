@@ -18,6 +18,8 @@ void net_opts_from_cmdline(struct net_opts *o)
     o->event_idx = (int)arg_u64("event_idx", 1);
     o->mrg = (int)arg_u64("mrg", 1);
     o->csum = (int)arg_u64("csum", 0);
+    o->mq = (int)arg_u64("mq", 1);
+    o->ctrl_early = (int)arg_u64("ctrl_early", 0);
     u64 qs = arg_u64("qsize", 256);
     o->qsize = (u16)(qs < 2 ? 2 : qs > 1024 ? 1024 : qs);
     o->pairs = (u16)arg_u64("pairs", arg_u64("queues", 1));
@@ -45,7 +47,7 @@ static int ctrl_pairs(struct net_dev *n, u16 pairs)
 int net_init(struct net_dev *n, const struct net_opts *o)
 {
     u64 want = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) |
-               BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_MQ);
+               BIT(VIRTIO_NET_F_CTRL_VQ) | (o->mq ? BIT(VIRTIO_NET_F_MQ) : 0);
     if (o->event_idx)
         want |= BIT(VIRTIO_F_EVENT_IDX);
     if (o->mrg)
@@ -87,7 +89,25 @@ int net_init(struct net_dev *n, const struct net_opts *o)
         return -3;
     if (!n->scratch)
         n->scratch = alloc_dma(65536 + NET_BUF);
+    /* ctrl_early: a command sits in the control queue before DRIVER_OK. Without MQ the
+     * control queue is queue 2, which a device must not take for pair 1's RX. */
+    struct { u8 class, cmd; u16 pairs; u8 ack, pad[3]; } *early = 0;
+    if (o->ctrl_early && ctrl) {
+        early = alloc_dma(sizeof *early);
+        early->class = 4, early->cmd = 0, early->pairs = 1, early->ack = 0xff;
+        struct vq_buf b[2] = { { (u64)early, 4, 0 }, { (u64)&early->ack, 1, 1 } };
+        vq_add(&n->ctrl, b, 2, 0, early);
+        n->ctrl.avail->idx = n->ctrl.avail_idx; /* published, not notified */
+        n->ctrl.kicked = n->ctrl.avail_idx;
+    }
     vpci_driver_ok(&n->v);
+    if (early) {
+        vq_notify(&n->ctrl);
+        u64 deadline = rdtsc() + ms_to_tsc(1000);
+        while (!vq_poll(&n->ctrl, 0) && (s64)(rdtsc() - deadline) < 0)
+            cpu_relax();
+        gprintf("net_ctrl_early ack=%u status=0x%x\n", early->ack, vpci_status(&n->v));
+    }
     for (u16 i = 0; i < n->pairs; i++) {
         for (u16 k = 0; k < n->rx[i].size; k++) {
             struct vq_buf b = { (u64)(n->rxbuf[i] + (u64)k * NET_BUF), NET_BUF, 1 };

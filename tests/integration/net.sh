@@ -220,6 +220,18 @@ else
 	fail net_existing_tap_used_and_kept "$(grep "tap $T" "$p.err")"
 fi
 
+# --- without MQ, queue 2 is the control queue: a command already in it at DRIVER_OK is
+#     answered, not taken as pair 1's receive buffer (which failed the device) ---
+X=$(net_subnet); T=$(net_tap_name q)
+p=$TMP/nomq
+rv_net "$p" 60 "job=net-echo ip=172.30.$X.2 peer=172.30.$X.1 mq=0 ctrl_early=1 seconds=1" \
+	"tap=$T,ip=172.30.$X.1,mask=255.255.255.0,num_queues=4"
+if ok_run "$p" && grep -qE '^net_ctrl_early ack=1 status=0xf$' "$p.out" && ! grep -q 'needs reset' "$p.err"; then
+	pass net_no_mq_control_queue_not_taken_for_rx
+else
+	fail net_no_mq_control_queue_not_taken_for_rx "$(grep -a '^net_ctrl_early' "$p.out") $(why "$p")"
+fi
+
 # --- bad --net options: one clear line, exit 1, no TAP left behind ---
 T=$(net_tap_name x)
 bad_ok=1

@@ -5,6 +5,7 @@
 
 #include "acpi/aml.h"
 #include "acpi/tables.h"
+#include "kvm/mptable.h"
 #include "engine/log.h"
 
 static const uint8_t *find(const uint8_t *p, size_t n, const void *pat, size_t m)
@@ -153,7 +154,7 @@ static void test_tables_checksums(void)
 			continue;
 		CHECK(!memcmp(t->data.buf, t->sig, 4));
 		CHECK_EQ(rd32(t->data.buf + 4), t->data.len);
-		CHECK_EQ(acpi_checksum(t->data.buf, t->data.len), 0);
+		CHECK_EQ(firmware_checksum(t->data.buf, t->data.len), 0);
 		for (unsigned k = 0; k < i; k++) /* no overlaps */
 			CHECK(ts.t[k].gpa + ts.t[k].data.len <= t->gpa || t->gpa + t->data.len <= ts.t[k].gpa);
 	}
@@ -161,8 +162,8 @@ static void test_tables_checksums(void)
 	CHECK_EQ(r->gpa, LAYOUT_ACPI_START);
 	CHECK_EQ(r->data.len, 36);
 	CHECK(!memcmp(r->data.buf, "RSD PTR ", 8));
-	CHECK_EQ(acpi_checksum(r->data.buf, 20), 0);
-	CHECK_EQ(acpi_checksum(r->data.buf, 36), 0);
+	CHECK_EQ(firmware_checksum(r->data.buf, 20), 0);
+	CHECK_EQ(firmware_checksum(r->data.buf, 36), 0);
 	CHECK_EQ(r->data.buf[15], 2);
 	CHECK_EQ(rd64(r->data.buf + 24), x->gpa);
 	/* The XSDT points at FACP, APIC and MCFG, not at the DSDT. */
@@ -282,7 +283,7 @@ static void test_srat_slit(void)
 	const struct acpi_table *s = acpi_find(&ts, "SRAT"), *l = acpi_find(&ts, "SLIT"), *x = acpi_find(&ts, "XSDT");
 	CHECK(s && l && x);
 	CHECK_EQ(s->data.len, 48 + 3 * 16 + 2 * 40);
-	CHECK_EQ(acpi_checksum(s->data.buf, s->data.len), 0);
+	CHECK_EQ(firmware_checksum(s->data.buf, s->data.len), 0);
 	const uint8_t *e = s->data.buf + 48;
 	CHECK(e[0] == 0 && e[1] == 16 && e[2] == 0 && e[3] == 0);        /* vCPU 0 in domain 0 */
 	CHECK(e[32] == 0 && e[34] == 1 && e[35] == 2 && (e[36] & 1));   /* vCPU 2 in domain 1, enabled */
@@ -290,7 +291,7 @@ static void test_srat_slit(void)
 	CHECK(e[0] == 1 && e[1] == 40 && rd32(e + 2) == 0 && rd64(e + 16) == 1ull << 30);
 	CHECK(rd32(e + 42) == 1 && rd64(e + 48) == 1ull << 30 && rd64(e + 56) == 2ull << 30 && (e[68] & 1));
 	CHECK_EQ(l->data.len, 36 + 8 + 4);
-	CHECK_EQ(acpi_checksum(l->data.buf, l->data.len), 0);
+	CHECK_EQ(firmware_checksum(l->data.buf, l->data.len), 0);
 	CHECK_EQ(rd64(l->data.buf + 36), 2);
 	CHECK(!memcmp(l->data.buf + 44, "\x0a\x19\x14\x0a", 4));
 	int listed = 0; /* the XSDT points at both */
