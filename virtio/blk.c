@@ -606,3 +606,14 @@ void blk_destroy(struct blk_dev *b)
 		close(b->fd);
 	b->fd = -1;
 }
+
+void blk_stats_total(const struct blk_dev *b, struct blk_queue_stats *t)
+{
+	*t = (struct blk_queue_stats){ 0 };
+	for (unsigned q = 0; q < b->vdev.num_queues; q++) {
+		const struct blk_queue_stats *x = &b->queues[q].stats;
+		t->reads += x->reads, t->writes += x->writes, t->flushes += x->flushes, t->discards += x->discards;
+		t->write_zeroes += x->write_zeroes, t->get_ids += x->get_ids, t->errors += x->errors;
+		t->read_bytes += x->read_bytes, t->write_bytes += x->write_bytes;
+	}
+}

@@ -83,5 +83,7 @@ struct blk_dev {
 /* Open the backing file and set up the device model (no transport yet). */
 int blk_create(struct blk_dev *b, const struct blk_options *o, struct engine *e, const struct guest_mem *mem);
 void blk_destroy(struct blk_dev *b);
+/* The device's counters summed over its queues (any thread: each is one aligned word). */
+void blk_stats_total(const struct blk_dev *b, struct blk_queue_stats *t);
 
 #endif

@@ -273,16 +273,22 @@ void net_destroy(struct net_dev *n)
 	tap_close(&n->tap);
 }
 
-void net_log_stats(const struct net_dev *n)
+void net_stats_total(const struct net_dev *n, struct net_queue_stats *t)
 {
-	struct net_queue_stats t = { 0 };
+	*t = (struct net_queue_stats){ 0 };
 	for (unsigned i = 0; i < n->pairs; i++) {
 		const struct net_queue_stats *s = &n->queues[i].stats;
-		t.rx_frames += s->rx_frames, t.rx_bytes += s->rx_bytes, t.rx_dropped += s->rx_dropped;
-		t.rx_errors += s->rx_errors, t.rx_no_buffers += s->rx_no_buffers, t.rx_ring_frames += s->rx_ring_frames;
-		t.tx_frames += s->tx_frames, t.tx_bytes += s->tx_bytes, t.tx_dropped += s->tx_dropped;
-		t.tx_errors += s->tx_errors;
+		t->rx_frames += s->rx_frames, t->rx_bytes += s->rx_bytes, t->rx_dropped += s->rx_dropped;
+		t->rx_errors += s->rx_errors, t->rx_no_buffers += s->rx_no_buffers, t->rx_ring_frames += s->rx_ring_frames;
+		t->tx_frames += s->tx_frames, t->tx_bytes += s->tx_bytes, t->tx_dropped += s->tx_dropped;
+		t->tx_errors += s->tx_errors;
 	}
+}
+
+void net_log_stats(const struct net_dev *n)
+{
+	struct net_queue_stats t;
+	net_stats_total(n, &t);
 	log_info("%s: tap=%s rx_frames=%llu rx_ring_frames=%llu rx_bytes=%llu rx_dropped=%llu rx_errors=%llu rx_no_buffers=%llu "
 		 "tx_frames=%llu tx_bytes=%llu tx_dropped=%llu tx_errors=%llu kicks=%llu interrupts=%llu", n->id,
 		 n->tap.name, (unsigned long long)t.rx_frames, (unsigned long long)t.rx_ring_frames, (unsigned long long)t.rx_bytes,

@@ -141,6 +141,8 @@ struct net_dev {
 /* Open the TAP and set up the device model (no transport yet). */
 int net_create(struct net_dev *n, const struct net_options *o, struct engine *e, const struct guest_mem *mem);
 void net_destroy(struct net_dev *n);
+/* The device's counters summed over its queue pairs. */
+void net_stats_total(const struct net_dev *n, struct net_queue_stats *t);
 /* Counters at exit: one line for the device, one per queue pair that carried traffic. */
 void net_log_stats(const struct net_dev *n);
 

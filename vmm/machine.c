@@ -566,15 +566,11 @@ static void log_stats(struct machine *m)
 	}
 	for (unsigned i = 0; i < m->n_disks; i++) {
 		struct blk_dev *b = m->disks[i];
-		struct blk_queue_stats t = { 0 };
+		struct blk_queue_stats t;
 		uint64_t merged = 0;
-		for (unsigned q = 0; q < b->vdev.num_queues; q++) {
-			const struct blk_queue_stats *x = &b->queues[q].stats;
-			t.reads += x->reads, t.writes += x->writes, t.flushes += x->flushes, t.discards += x->discards;
-			t.write_zeroes += x->write_zeroes, t.errors += x->errors;
+		blk_stats_total(b, &t);
+		for (unsigned q = 0; q < b->vdev.num_queues; q++)
 			merged += b->queues[q].merged;
-			t.read_bytes += x->read_bytes, t.write_bytes += x->write_bytes;
-		}
 		log_info("%s: reads=%llu writes=%llu read_bytes=%llu write_bytes=%llu flushes=%llu discards=%llu "
 			 "write_zeroes=%llu errors=%llu merged=%llu kicks=%llu interrupts=%llu", b->id, (unsigned long long)t.reads,
 			 (unsigned long long)t.writes, (unsigned long long)t.read_bytes, (unsigned long long)t.write_bytes,

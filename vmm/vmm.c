@@ -282,14 +282,9 @@ static char *b_counters(void *ctx)
 	for (unsigned i = 0; v->m && i < machine_disks(v->m); i++) {
 		const struct blk_dev *b = machine_disk(v->m, i);
 		cJSON *d = cJSON_AddObjectToObject(o, b->id);
-		struct blk_queue_stats t = { 0 };
+		struct blk_queue_stats t;
 		char key[48];
-		for (unsigned q = 0; q < b->vdev.num_queues; q++) {
-			const struct blk_queue_stats *x = &b->queues[q].stats;
-			t.reads += x->reads, t.writes += x->writes, t.flushes += x->flushes, t.discards += x->discards;
-			t.write_zeroes += x->write_zeroes, t.errors += x->errors;
-			t.read_bytes += x->read_bytes, t.write_bytes += x->write_bytes;
-		}
+		blk_stats_total(b, &t);
 		add_u64(d, "read_bytes", t.read_bytes);
 		add_u64(d, "write_bytes", t.write_bytes);
 		add_u64(d, "read_ops", t.reads);
@@ -311,13 +306,9 @@ static char *b_counters(void *ctx)
 	for (unsigned i = 0; v->m && i < machine_nets(v->m); i++) {
 		const struct net_dev *n = machine_net(v->m, i);
 		cJSON *d = cJSON_AddObjectToObject(o, n->id);
-		struct net_queue_stats t = { 0 };
+		struct net_queue_stats t;
 		char key[48];
-		for (unsigned q = 0; q < n->pairs; q++) {
-			const struct net_queue_stats *x = &n->queues[q].stats;
-			t.rx_frames += x->rx_frames, t.rx_bytes += x->rx_bytes, t.rx_dropped += x->rx_dropped;
-			t.tx_frames += x->tx_frames, t.tx_bytes += x->tx_bytes, t.tx_dropped += x->tx_dropped;
-		}
+		net_stats_total(n, &t);
 		/* Cloud Hypervisor's names for a net device's counters */
 		add_u64(d, "rx_bytes", t.rx_bytes);
 		add_u64(d, "rx_frames", t.rx_frames);

@@ -101,7 +101,7 @@ check_raw api_uri_too_long 414 "GET /api/v1/$(head -c 2000 /dev/zero | tr '\0' a
 check_raw api_headers_too_large 431 "GET /api/v1/vmm.ping HTTP/1.1\r\nX-Big: $(head -c 9000 /dev/zero | tr '\0' b)\r\n\r\n"
 check_raw api_body_too_large 413 'PUT /api/v1/vm.create HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n'
 # A pipelined pair on one connection: both answered, in order.
-two=$($RAW "$S" send 'GET /api/v1/vmm.ping HTTP/1.1\r\n\r\nGET /api/v1/vm.info HTTP/1.1\r\nConnection: close\r\n\r\n')
+two=$($RAW "$S" send 'GET /api/v1/vmm.ping HTTP/1.1\r\n\r\nGET /api/v1/vm.info HTTP/1.1\r\nConnection: close\r\n\r\n' 2)
 if [ "$(grep -o 'HTTP/1.1 [0-9]*' <<<"$two" | tr '\n' ' ')" = "HTTP/1.1 200 HTTP/1.1 404 " ]; then
 	pass api_pipelined
 else

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Raw HTTP over a Unix socket, for the API tests: what curl will not send.
 
-  http_raw.py SOCKET send DATA          send DATA (Python escapes, e.g. '\\r\\n'), print the answer
+  http_raw.py SOCKET send DATA [N]      send DATA (Python escapes, e.g. '\\r\\n'), print the answer
+                                        [N: wait for N pipelined answers, default 1]
   http_raw.py SOCKET stall DATA SECS    send DATA, then wait up to SECS for the server to close;
                                         prints 'closed_after=S' or 'still_open'
   http_raw.py SOCKET hold N SECS        open N connections, keep them SECS, print 'held=N'
@@ -13,12 +14,31 @@ def conn(path):
     s.connect(path)
     return s
 
+def complete(buf):
+    """How many whole responses (headers and Content-Length body) buf holds."""
+    n = 0
+    while b"\r\n\r\n" in buf:
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        if len(rest) < length:
+            break
+        n += 1
+        buf = rest[length:]
+    return n
+
+
 def main():
     path, mode = sys.argv[1], sys.argv[2]
     if mode == "send":
         s = conn(path)
         s.sendall(sys.argv[3].encode().decode("unicode_escape").encode("latin-1"))
         s.settimeout(10)
+        # How many answers to wait for (pipelined requests): they may come in separate
+        # reads, and stopping after the first whole one lost the rest.
+        want = int(sys.argv[4]) if len(sys.argv) > 4 else 1
         out = b""
         try:
             while True:
@@ -26,14 +46,8 @@ def main():
                 if not d:
                     break
                 out += d
-                if b"\r\n\r\n" in out:
-                    head, _, body = out.partition(b"\r\n\r\n")
-                    n = 0
-                    for line in head.split(b"\r\n"):
-                        if line.lower().startswith(b"content-length:"):
-                            n = int(line.split(b":")[1])
-                    if len(body) >= n:
-                        break
+                if complete(out) >= want:
+                    break
         except socket.timeout:
             pass
         sys.stdout.write(out.decode("latin-1"))
