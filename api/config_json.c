@@ -143,6 +143,18 @@ static int readable(struct jctx *j, const char *field, const char *path, bool wr
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define TRY(x) do { int r_ = (x); if (r_ < 0) return r_; } while (0)
 
+/* A device's "transport"; absent leaves TRANSPORT_DEFAULT (--platform decides). */
+static int get_transport(struct jctx *j, const cJSON *o, const char *where, enum virtio_transport *out)
+{
+	const cJSON *v = member(o, "transport");
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) || (strcmp(v->valuestring, "Pci") && strcmp(v->valuestring, "Mmio")))
+		return fail(j, "%s.transport: must be \"Pci\" or \"Mmio\"", where);
+	*out = !strcmp(v->valuestring, "Mmio") ? TRANSPORT_MMIO : TRANSPORT_PCI;
+	return 0;
+}
+
 /* An array of integers 0..max into a CPU set and/or a vCPU bitmap. */
 static int uint_list(struct jctx *j, const cJSON *o, const char *where, const char *name, unsigned max, cpu_set_t *set,
 		     uint64_t *bits, unsigned nbits)
@@ -402,11 +414,7 @@ static int parse_disk(struct jctx *j, const cJSON *o, struct disk_config *d, uns
 		return r;
 	if (!r)
 		d->numa_node = (int)n;
-	const cJSON *tr = member(o, "transport");
-	if (tr && (!cJSON_IsString(tr) || (strcmp(tr->valuestring, "Pci") && strcmp(tr->valuestring, "Mmio"))))
-		return fail(j, "%s.transport: must be \"Pci\" or \"Mmio\"", where);
-	if (tr)
-		d->transport = !strcmp(tr->valuestring, "Mmio") ? TRANSPORT_MMIO : TRANSPORT_PCI;
+	TRY(get_transport(j, o, where, &d->transport));
 	const cJSON *t = member(o, "image_type");
 	if (t && (!cJSON_IsString(t) || strcmp(t->valuestring, "Raw")))
 		return fail(j, "%s.image_type: only \"Raw\" is supported", where);
@@ -488,11 +496,7 @@ static int parse_net(struct jctx *j, const cJSON *o, struct net_config *n, unsig
 		return fail(j, "%s.queue_size: %llu is not a power of two", where, (unsigned long long)v);
 	if (!r)
 		n->queue_size = (unsigned)v;
-	const cJSON *tr = member(o, "transport");
-	if (tr && (!cJSON_IsString(tr) || (strcmp(tr->valuestring, "Pci") && strcmp(tr->valuestring, "Mmio"))))
-		return fail(j, "%s.transport: must be \"Pci\" or \"Mmio\"", where);
-	if (tr)
-		n->transport = !strcmp(tr->valuestring, "Mmio") ? TRANSPORT_MMIO : TRANSPORT_PCI;
+	TRY(get_transport(j, o, where, &n->transport));
 	return 0;
 }
 
@@ -610,6 +614,13 @@ int config_from_json(const char *text, size_t len, struct vm_config *c, char *er
 	return ret;
 }
 
+/* The default is left out, so the config reads back as given (still following --platform). */
+static void add_transport(cJSON *o, enum virtio_transport t)
+{
+	if (t != TRANSPORT_DEFAULT)
+		cJSON_AddStringToObject(o, "transport", t == TRANSPORT_MMIO ? "Mmio" : "Pci");
+}
+
 cJSON *config_to_json(const struct vm_config *c)
 {
 	static const char *const serial_modes[] = { [SERIAL_TTY] = "Tty", [SERIAL_FILE] = "File", [SERIAL_OFF] = "Off",
@@ -676,8 +687,7 @@ cJSON *config_to_json(const struct vm_config *c)
 			cJSON_AddStringToObject(dj, "serial", d->serial);
 		if (d->numa_node != CONFIG_NO_NODE)
 			cJSON_AddNumberToObject(dj, "numa_node", d->numa_node);
-		if (d->transport)
-			cJSON_AddStringToObject(dj, "transport", d->transport == TRANSPORT_MMIO ? "Mmio" : "Pci");
+		add_transport(dj, d->transport);
 		cJSON_AddItemToArray(x, dj);
 	}
 	x = cJSON_AddObjectToObject(o, "serial");
@@ -705,8 +715,7 @@ cJSON *config_to_json(const struct vm_config *c)
 		cJSON_AddNumberToObject(nj, "queue_size", n->queue_size ? n->queue_size : 256);
 		if (n->id)
 			cJSON_AddStringToObject(nj, "id", n->id);
-		if (n->transport)
-			cJSON_AddStringToObject(nj, "transport", n->transport == TRANSPORT_MMIO ? "Mmio" : "Pci");
+		add_transport(nj, n->transport);
 		cJSON_AddItemToArray(x, nj);
 	}
 	if (c->n_numa) {

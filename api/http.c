@@ -9,18 +9,13 @@
 const char *http_reason(int status)
 {
 	switch (status) {
-	case 100: return "Continue";
 	case 200: return "OK";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
@@ -215,39 +210,38 @@ int http_parse(const char *buf, size_t len, const struct http_limits *lim, struc
 	return len >= req->total_len ? HTTP_COMPLETE : HTTP_HEADERS;
 }
 
-char *http_response(int status, const char *body, size_t body_len, bool keep_alive, const char *extra_headers,
-		    size_t *out_len)
+char *http_response(int status, const char *body, size_t body_len, bool keep_alive, size_t *out_len)
 {
-	char head[512];
+	/* An interim answer carries no headers: the final one follows on the same connection. */
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const char *conn = keep_alive ? "" : "Connection: close\r\n";
+	char head[256];
 	int n;
 
-	if (status == 204 || status == 100)
+	if (status == 100) {
+		char *out = strdup(cont);
+		if (out)
+			*out_len = sizeof(cont) - 1;
+		return out;
+	}
+	if (status == 204) {
+		/* RFC 9110 8.6: a 204 carries neither a body nor a Content-Length. */
 		body_len = 0;
-	if (status == 100)
-		n = snprintf(head, sizeof(head), "HTTP/1.1 100 Continue\r\n\r\n");
-	else
-		n = snprintf(head, sizeof(head),
-			     "HTTP/1.1 %d %s\r\nServer: ringvisor\r\n%s%s%s%s\r\n", status, http_reason(status),
-			     body_len ? "Content-Type: application/json\r\n" : "",
-			     keep_alive ? "" : "Connection: close\r\n", extra_headers ? extra_headers : "", "");
+		n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nServer: ringvisor\r\n%s\r\n", status,
+			     http_reason(status), conn);
+	} else {
+		n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nServer: ringvisor\r\n%s%sContent-Length: %zu\r\n\r\n",
+			     status, http_reason(status), body_len ? "Content-Type: application/json\r\n" : "", conn,
+			     body_len);
+	}
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return NULL;
-	/* Content-Length goes last (the blank line is re-added below). */
-	char len_line[64];
-	int m = status == 100 || status == 204 ? 0 : snprintf(len_line, sizeof(len_line), "Content-Length: %zu\r\n", body_len);
-	size_t total = (size_t)n + (size_t)m + body_len;
-	char *out = malloc(total);
+	char *out = malloc((size_t)n + body_len);
 	if (!out)
 		return NULL;
-	if (status == 100) {
-		memcpy(out, head, (size_t)n);
-	} else {
-		memcpy(out, head, (size_t)n - 2);
-		memcpy(out + n - 2, len_line, (size_t)m);
-		memcpy(out + n - 2 + m, "\r\n", 2);
-		if (body_len)
-			memcpy(out + n + m, body, body_len);
-	}
-	*out_len = total;
+	memcpy(out, head, (size_t)n);
+	if (body_len)
+		memcpy(out + n, body, body_len);
+	*out_len = (size_t)n + body_len;
 	return out;
 }

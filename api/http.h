@@ -39,9 +39,8 @@ int http_parse(const char *buf, size_t len, const struct http_limits *lim, struc
 
 const char *http_reason(int status);
 
-/* A response with a JSON (or empty) body; returns a malloc'd buffer and its length in
- * *out_len, or NULL when out of memory. */
-char *http_response(int status, const char *body, size_t body_len, bool keep_alive, const char *extra_headers,
-		    size_t *out_len);
+/* A response with a JSON (or empty) body, or the bare interim "100 Continue"; returns a
+ * malloc'd buffer and its length in *out_len, or NULL when out of memory. */
+char *http_response(int status, const char *body, size_t body_len, bool keep_alive, size_t *out_len);
 
 #endif

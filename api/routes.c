@@ -40,7 +40,8 @@ void routes_error(struct api_response *r, int status, const char *msg)
 
 enum need { ANY, NEED_VM, NEED_BOOTABLE, NEED_RUNNING, NEED_PAUSED, NEED_BOOTED, NEED_NO_VM };
 
-typedef void (*route_fn)(const struct api_backend *b, const char *body, size_t len, struct api_response *r);
+typedef void (*route_fn)(struct routes_cache *rc, const struct api_backend *b, const char *body, size_t len,
+			 struct api_response *r);
 typedef int (*action_fn)(void *ctx, char *msg, size_t n);
 
 struct route {
@@ -51,61 +52,68 @@ struct route {
 	size_t action; /* offset of the backend action for simple PUTs */
 };
 
-static void do_ping(const struct api_backend *b, const char *body, size_t len, struct api_response *r)
+static void do_ping(struct routes_cache *rc, const struct api_backend *b, const char *body, size_t len,
+		    struct api_response *r)
 {
 	(void)b, (void)body, (void)len;
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "build_version", RV_VERSION);
-	cJSON_AddStringToObject(o, "version", RV_VERSION);
-	cJSON_AddNumberToObject(o, "pid", (double)getpid());
-	cJSON_AddItemToObject(o, "features", cJSON_CreateArray());
-	r->body = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
+	if (!rc->ping) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "build_version", RV_VERSION);
+		cJSON_AddStringToObject(o, "version", RV_VERSION);
+		cJSON_AddNumberToObject(o, "pid", (double)getpid());
+		cJSON_AddItemToObject(o, "features", cJSON_CreateArray());
+		rc->ping = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+	}
+	/* A copy: the server frees every body it has sent. */
+	r->body = rc->ping ? strdup(rc->ping) : NULL;
 	r->status = r->body ? 200 : 500;
 }
 
-static void do_vmm_shutdown(const struct api_backend *b, const char *body, size_t len, struct api_response *r)
+static void do_vmm_shutdown(struct routes_cache *rc, const struct api_backend *b, const char *body, size_t len,
+			    struct api_response *r)
 {
-	(void)body, (void)len;
+	(void)rc, (void)body, (void)len;
 	r->status = 204;
 	r->after_send = b->shutdown_vmm;
 	r->after_ctx = b->ctx;
 }
 
-static void do_info(const struct api_backend *b, const char *body, size_t len, struct api_response *r)
+static void do_info(struct routes_cache *rc, const struct api_backend *b, const char *body, size_t len,
+		    struct api_response *r)
 {
-	(void)body, (void)len;
-	const struct vm_config *c = b->config(b->ctx);
-	const char *cached = b->config_json ? b->config_json(b->ctx) : NULL;
-	if (cached) {
-		/* The hot path for pollers: no JSON tree, one allocation. */
-		size_t n = strlen(cached) + 96;
-		r->body = malloc(n);
-		if (r->body)
-			snprintf(r->body, n, "{\"config\":%s,\"state\":\"%s\",\"memory_actual_size\":%llu}", cached,
-				 api_vm_state_name(b->state(b->ctx)), (unsigned long long)c->memory.size);
-	} else {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddItemToObject(o, "config", config_to_json(c));
-		cJSON_AddStringToObject(o, "state", api_vm_state_name(b->state(b->ctx)));
-		cJSON_AddNumberToObject(o, "memory_actual_size", (double)c->memory.size);
-		r->body = cJSON_PrintUnformatted(o);
-		cJSON_Delete(o);
+	(void)rc, (void)body, (void)len;
+	const char *cfg = b->config_json ? b->config_json(b->ctx) : NULL;
+	if (!cfg) {
+		routes_error(r, 500, "the VM's configuration could not be printed");
+		return;
 	}
-	r->status = r->body ? 200 : 500;
+	/* The rest is a few short fields: 96 bytes hold them. */
+	size_t n = strlen(cfg) + 96;
+	r->body = malloc(n);
+	if (!r->body) {
+		routes_error(r, 500, "out of memory");
+		return;
+	}
+	snprintf(r->body, n, "{\"config\":%s,\"state\":\"%s\",\"memory_actual_size\":%llu}", cfg,
+		 api_vm_state_name(b->state(b->ctx)), (unsigned long long)b->config(b->ctx)->memory.size);
+	r->status = 200;
 }
 
-static void do_counters(const struct api_backend *b, const char *body, size_t len, struct api_response *r)
+static void do_counters(struct routes_cache *rc, const struct api_backend *b, const char *body, size_t len,
+			struct api_response *r)
 {
-	(void)body, (void)len;
+	(void)rc, (void)body, (void)len;
 	r->body = b->counters(b->ctx);
 	r->status = r->body ? 200 : 500;
 	if (!r->body)
 		routes_error(r, 500, "out of memory");
 }
 
-static void do_create(const struct api_backend *b, const char *body, size_t len, struct api_response *r)
+static void do_create(struct routes_cache *rc, const struct api_backend *b, const char *body, size_t len,
+		      struct api_response *r)
 {
+	(void)rc;
 	struct vm_config c;
 	char msg[256];
 
@@ -174,8 +182,8 @@ static int check_state(enum need need, enum api_vm_state s, const char **why)
 	}
 }
 
-void routes_handle(const struct api_backend *b, const char *method, const char *path, const char *body,
-		   size_t body_len, struct api_response *r)
+void routes_handle(struct routes_cache *rc, const struct api_backend *b, const char *method, const char *path,
+		   const char *body, size_t body_len, struct api_response *r)
 {
 	char msg[300];
 	const char *name = path, *why = "";
@@ -213,7 +221,7 @@ void routes_handle(const struct api_backend *b, const char *method, const char *
 			routes_error(r, 400, msg);
 			return;
 		}
-		rt->fn(b, body, body_len, r);
+		rt->fn(rc, b, body, body_len, r);
 		return;
 	}
 	action_fn fn = *(const action_fn *)((const char *)b + rt->action);
@@ -223,4 +231,10 @@ void routes_handle(const struct api_backend *b, const char *method, const char *
 		routes_error(r, st, msg[0] ? msg : "failed");
 	else
 		r->status = 204;
+}
+
+void routes_cache_free(struct routes_cache *rc)
+{
+	free(rc->ping);
+	rc->ping = NULL;
 }

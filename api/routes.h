@@ -18,7 +18,8 @@ struct api_backend {
 	void *ctx;
 	enum api_vm_state (*state)(void *ctx);
 	const struct vm_config *(*config)(void *ctx);
-	/* Optional: config_to_json(config()) already printed (it only changes at vm.create). */
+	/* Required: config_to_json(config()) already printed (it only changes at vm.create),
+	 * so vm.info pollers cost no JSON tree. Without it (or a NULL answer) vm.info is a 500. */
 	const char *(*config_json)(void *ctx);
 	int (*create)(void *ctx, struct vm_config *c, char *msg, size_t n); /* takes c's contents on success */
 	int (*boot)(void *ctx, char *msg, size_t n);
@@ -41,8 +42,15 @@ struct api_response {
 	void *after_ctx;
 };
 
-void routes_handle(const struct api_backend *b, const char *method, const char *path, const char *body,
-		   size_t body_len, struct api_response *r);
+/* What the routes keep between requests (zero-initialised by the caller, one per server;
+ * not thread-safe: one engine thread serves it). */
+struct routes_cache {
+	char *ping;                 /* vmm.ping's body: constant for the process, built on first use */
+};
+
+void routes_handle(struct routes_cache *rc, const struct api_backend *b, const char *method, const char *path,
+		   const char *body, size_t body_len, struct api_response *r);
+void routes_cache_free(struct routes_cache *rc);
 /* {"error": msg} with status into r. */
 void routes_error(struct api_response *r, int status, const char *msg);
 

@@ -40,6 +40,7 @@ struct api_server {
 	struct engine *e;
 	struct api_server_options o;
 	struct api_backend b;
+	struct routes_cache routes;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int fd;
 	struct engine_op accept_op;
@@ -48,9 +49,7 @@ struct api_server {
 	/* One ring timeout sweeps every connection's deadline, cancelling the recv or send
 	 * of those past it (cheaper than a linked timeout per op: two SQEs, two CQEs and a
 	 * kernel timer less per request). */
-	struct engine_op sweep_op;
-	struct __kernel_timespec sweep_ts;
-	bool sweep_armed;
+	struct engine_timer sweep;
 	struct api_conn *conns;
 	unsigned n_conns;
 	struct api_server_stats stats;
@@ -108,27 +107,22 @@ static void conn_close(struct api_conn *c)
 	io_uring_prep_close(engine_sqe(c->s->e, &c->close_op), c->fd);
 }
 
-static void on_sweep(struct engine *e, struct engine_op *op, int res, uint32_t flags);
+static void on_sweep(struct engine *e, struct engine_timer *t);
 
 static void arm_sweep(struct api_server *s)
 {
-	if (s->sweep_armed)
+	if (s->sweep.armed)
 		return;
 	/* A quarter of the timeout (5 ms to 1 s): a stalled client goes within 1.25 timeouts. */
 	uint64_t ns = (uint64_t)s->o.timeout_ms * 1000000ull / 4;
 	ns = ns < 5000000ull ? 5000000ull : ns > 1000000000ull ? 1000000000ull : ns;
-	s->sweep_ts.tv_sec = (long long)(ns / 1000000000ull);
-	s->sweep_ts.tv_nsec = (long long)(ns % 1000000000ull);
-	s->sweep_armed = true;
-	io_uring_prep_timeout(engine_sqe(s->e, &s->sweep_op), &s->sweep_ts, 0, 0);
+	engine_timer_arm(s->e, &s->sweep, ns, on_sweep, s);
 }
 
-static void on_sweep(struct engine *e, struct engine_op *op, int res, uint32_t flags)
+static void on_sweep(struct engine *e, struct engine_timer *t)
 {
-	struct api_server *s = op->ctx;
+	struct api_server *s = t->ctx;
 	uint64_t now = engine_now_ns();
-	(void)res, (void)flags;
-	s->sweep_armed = false;
 	for (struct api_conn *c = s->conns; c; c = c->next)
 		if (c->io_busy && !c->closing && c->deadline_ns < now) {
 			/* Its recv or send completes with -ECANCELED and the connection closes. */
@@ -192,7 +186,7 @@ static void send_buffer(struct api_conn *c, char *buf, size_t len)
 static void send_response(struct api_conn *c, int status, char *body, bool keep_alive)
 {
 	size_t len;
-	char *buf = http_response(status, body, body ? strlen(body) : 0, keep_alive, NULL, &len);
+	char *buf = http_response(status, body, body ? strlen(body) : 0, keep_alive, &len);
 	free(body);
 	if (!buf) {
 		conn_close(c);
@@ -290,7 +284,7 @@ static void conn_process(struct api_conn *c)
 	if (r == HTTP_HEADERS) {
 		if (req.expect_continue && !c->continue_sent) {
 			size_t len;
-			char *buf = http_response(100, NULL, 0, true, NULL, &len);
+			char *buf = http_response(100, NULL, 0, true, &len);
 			if (!buf) {
 				conn_close(c);
 				return;
@@ -306,7 +300,7 @@ static void conn_process(struct api_conn *c)
 	struct api_response resp;
 	c->s->stats.requests++;
 	/* The body is not NUL-terminated; handlers get its length. */
-	routes_handle(&c->s->b, req.method, req.path, req.body, req.content_length, &resp);
+	routes_handle(&c->s->routes, &c->s->b, req.method, req.path, req.body, req.content_length, &resp);
 	c->consume = req.total_len;
 	c->after_send = resp.after_send;
 	c->after_ctx = resp.after_ctx;
@@ -441,8 +435,6 @@ int api_server_start(struct api_server **out, struct engine *e, const struct api
 	}
 	s->accept_op.handler = on_accept;
 	s->accept_op.ctx = s;
-	s->sweep_op.handler = on_sweep;
-	s->sweep_op.ctx = s;
 	arm_accept(s);
 	log_info("API listening on %s", s->path);
 	*out = s;
@@ -453,6 +445,9 @@ void api_server_destroy(struct api_server *s)
 {
 	if (!s)
 		return;
+	/* The sweep and accept-retry timers may still be armed: with the engine stopped their
+	 * completions are never reaped (cancelling would only queue more CQEs pointing here),
+	 * and the ring's teardown drops them. */
 	while (s->conns) {
 		struct api_conn *c = s->conns;
 		s->conns = c->next;
@@ -466,6 +461,7 @@ void api_server_destroy(struct api_server *s)
 		close(s->fd);
 	if (s->path[0])
 		unlink(s->path);
+	routes_cache_free(&s->routes);
 	free(s);
 }
 

@@ -186,6 +186,46 @@ static void test_config_errors(void)
 	}
 }
 
+/* "transport" reads the same for disks and nets, and only a chosen one is printed back. */
+static void test_config_transport(void)
+{
+	struct vm_config c;
+	char err[256];
+	int r = fromf("{\"payload\":{\"kernel\":\"%1$s\"},\"disks\":[{\"path\":\"%2$s\",\"transport\":\"Mmio\"},"
+		      "{\"path\":\"%2$s\"}],\"net\":[{\"tap\":\"t0\",\"transport\":\"Pci\"},{\"tap\":\"t1\",\"transport\":\"Mmio\"}]}",
+		      &c, err);
+	if (r)
+		printf("# %s\n", err);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(c.disks[0].transport, TRANSPORT_MMIO);
+	CHECK_EQ(c.disks[1].transport, TRANSPORT_DEFAULT);
+	CHECK_EQ(c.nets[0].transport, TRANSPORT_PCI);
+	CHECK_EQ(c.nets[1].transport, TRANSPORT_MMIO);
+	cJSON *j = config_to_json(&c);
+	char *text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	struct vm_config d;
+	r = from(text, &d, err);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(d.disks[0].transport, TRANSPORT_MMIO);
+	CHECK_EQ(d.disks[1].transport, TRANSPORT_DEFAULT);
+	CHECK_EQ(d.nets[0].transport, TRANSPORT_PCI);
+	CHECK_EQ(d.nets[1].transport, TRANSPORT_MMIO);
+	free(text);
+	config_free(&c);
+	config_free(&d);
+	static const char *const bad[] = {
+		"{\"payload\":{\"kernel\":\"%1$s\"},\"disks\":[{\"path\":\"%2$s\",\"transport\":\"Usb\"}]}",
+		"{\"payload\":{\"kernel\":\"%1$s\"},\"net\":[{\"tap\":\"t0\",\"transport\":1}]}",
+	};
+	static const char *const want[] = { "disks[0].transport: must be", "net[0].transport: must be" };
+	for (size_t i = 0; i < 2; i++) {
+		CHECK(fromf(bad[i], &c, err) < 0);
+		CHECK(strstr(err, want[i]));
+		config_free(&c);
+	}
+}
+
 /* ---- routes over a fake backend ---- */
 static enum api_vm_state fake_state;
 static int fake_calls;
@@ -207,14 +247,26 @@ static int boot(void *ctx, char *m, size_t n) { act(ctx, m, n); fake_state = API
 static int pause_(void *ctx, char *m, size_t n) { act(ctx, m, n); fake_state = API_VM_PAUSED; return 0; }
 static int nobutton(void *ctx, char *m, size_t n) { (void)ctx; snprintf(m, n, "no power button"); return 409; }
 static char *counters(void *ctx) { (void)ctx; return strdup("{}"); }
-static const struct api_backend fake = { .state = st, .config = cfg, .create = create, .boot = boot,
-					 .shutdown = act, .reboot = act, .pause = pause_, .resume = act,
+/* Printed per call, as the fake's config can change under it; vmm.c prints at vm.create. */
+static char *fake_json;
+static const char *cfg_json(void *ctx)
+{
+	(void)ctx;
+	cJSON *j = config_to_json(&fake_cfg);
+	free(fake_json);
+	fake_json = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return fake_json;
+}
+static const struct api_backend fake = { .state = st, .config = cfg, .config_json = cfg_json, .create = create,
+					 .boot = boot, .shutdown = act, .reboot = act, .pause = pause_, .resume = act,
 					 .power_button = nobutton, .delete_vm = act, .counters = counters };
+static struct routes_cache cache;
 
 static int call(const char *method, const char *path, const char *body, char **out)
 {
 	struct api_response r;
-	routes_handle(&fake, method, path, body, body ? strlen(body) : 0, &r);
+	routes_handle(&cache, &fake, method, path, body, body ? strlen(body) : 0, &r);
 	if (out)
 		*out = r.body;
 	else
@@ -270,6 +322,37 @@ static void test_routes_states(void)
 	CHECK_EQ(call("GET", "/api/v1/vm.counters", NULL, NULL), 200);
 	CHECK_EQ(call("GET", "/api/v1/vm.info", "{}", NULL), 400); /* a body where none belongs */
 	config_free(&fake_cfg);
+	free(fake_json);
+	fake_json = NULL;
+	routes_cache_free(&cache);
+}
+
+/* vmm.ping's body is built once and then copied; vm.info without a printed config is a
+ * 500 with a JSON error, not a body built some other way. */
+static void test_routes_ping_cache_and_info_without_json(void)
+{
+	struct routes_cache rc = { 0 };
+	struct api_response r;
+	routes_handle(&rc, &fake, "GET", "/api/v1/vmm.ping", NULL, 0, &r);
+	CHECK_EQ(r.status, 200);
+	CHECK(rc.ping && r.body && r.body != rc.ping && !strcmp(r.body, rc.ping));
+	const char *first = rc.ping;
+	free(r.body);
+	routes_handle(&rc, &fake, "GET", "/api/v1/vmm.ping", NULL, 0, &r);
+	CHECK_EQ(r.status, 200);
+	CHECK(rc.ping == first && r.body && !strcmp(r.body, first));
+	free(r.body);
+	routes_cache_free(&rc);
+	CHECK(!rc.ping);
+
+	struct api_backend nojson = fake;
+	nojson.config_json = NULL;
+	fake_state = API_VM_CREATED;
+	routes_handle(&rc, &nojson, "GET", "/api/v1/vm.info", NULL, 0, &r);
+	CHECK_EQ(r.status, 500);
+	CHECK(r.body && strstr(r.body, "\"error\""));
+	free(r.body);
+	fake_state = API_VM_NONE;
 }
 
 int main(void)
@@ -283,7 +366,9 @@ int main(void)
 	RUN(test_config_defaults);
 	RUN(test_config_numa);
 	RUN(test_config_errors);
+	RUN(test_config_transport);
 	RUN(test_routes_states);
+	RUN(test_routes_ping_cache_and_info_without_json);
 	unlink(kernel);
 	unlink(disk);
 	CHECK_EXIT();

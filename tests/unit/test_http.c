@@ -123,18 +123,18 @@ static void test_http_expect_continue(void)
 static void test_http_response(void)
 {
 	size_t len;
-	char *s = http_response(200, "{}", 2, true, NULL, &len);
+	char *s = http_response(200, "{}", 2, true, &len);
 	CHECK(s);
 	const char *want = "HTTP/1.1 200 OK\r\nServer: ringvisor\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
 	CHECK_EQ(len, strlen(want));
 	CHECK(!memcmp(s, want, len));
 	free(s);
-	s = http_response(204, NULL, 0, false, NULL, &len);
+	s = http_response(204, NULL, 0, false, &len);
 	want = "HTTP/1.1 204 No Content\r\nServer: ringvisor\r\nConnection: close\r\n\r\n";
 	CHECK_EQ(len, strlen(want));
 	CHECK(!memcmp(s, want, len));
 	free(s);
-	s = http_response(100, NULL, 0, true, NULL, &len);
+	s = http_response(100, NULL, 0, true, &len);
 	CHECK_EQ(len, strlen("HTTP/1.1 100 Continue\r\n\r\n"));
 	free(s);
 }
