@@ -4,6 +4,7 @@
 #ifndef RV_LOG_H
 #define RV_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,5 +24,13 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+/* Rate limit for a warning that can repeat without bound (guest misbehaviour, host I/O
+ * errors), given how many times it has now happened: the first 10, then only at powers
+ * of two, so the log cannot be flooded yet the running count still shows up. */
+static inline bool log_should_report(uint64_t count)
+{
+	return count <= 10 || (count & (count - 1)) == 0;
+}
 
 #endif

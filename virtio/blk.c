@@ -61,7 +61,7 @@ static void log_io_error(struct blk_req *r, int err)
 {
 	struct blk_queue *q = r->q;
 	q->stats.errors++;
-	if (q->stats.errors <= 10 || (q->stats.errors & (q->stats.errors - 1)) == 0)
+	if (log_should_report(q->stats.errors))
 		log_warn("%s: queue %u: request type %u at byte %llu (+%llu) failed: %s (%llu errors so far)",
 			 q->blk->id, q->index, r->type, (unsigned long long)r->offset, (unsigned long long)r->len,
 			 strerror(err), (unsigned long long)q->stats.errors);
@@ -102,21 +102,6 @@ static void req_finish(struct blk_req *r, uint8_t status)
 	}
 }
 
-/* Drop n bytes from the front of the request's data iovecs (after a short transfer). */
-static void iov_advance(struct blk_req *r, uint64_t n)
-{
-	while (n && r->niov) {
-		if (n < r->iov->iov_len) {
-			r->iov->iov_base = (char *)r->iov->iov_base + n;
-			r->iov->iov_len -= n;
-			return;
-		}
-		n -= r->iov->iov_len;
-		r->iov++;
-		r->niov--;
-	}
-}
-
 /* A merged SQE completed: give each request its share; resubmit alone what is left. */
 static void group_done(struct blk_req *head, int res)
 {
@@ -134,7 +119,7 @@ static void group_done(struct blk_req *head, int res)
 		if (done) {
 			m->offset += done;
 			m->len -= done;
-			iov_advance(m, done);
+			iov_advance(&m->iov, &m->niov, done);
 			done = 0;
 		}
 		req_submit(m);
@@ -166,7 +151,7 @@ static void req_done(struct engine *e, struct engine_op *op, int res, uint32_t f
 		if ((uint64_t)res < r->len) {
 			r->offset += (uint64_t)res;
 			r->len -= (uint64_t)res;
-			iov_advance(r, (uint64_t)res);
+			iov_advance(&r->iov, &r->niov, (uint64_t)res);
 			req_submit(r);
 			return;
 		}
@@ -309,7 +294,7 @@ static int req_parse(struct blk_dev *b, struct blk_req *r, const char **why)
 		r->iov = c->iov;
 		r->niov = c->n_out;
 		r->len = c->out_len - sizeof(h);
-		iov_advance(r, sizeof(h));
+		iov_advance(&r->iov, &r->niov, sizeof(h));
 		if (b->opt.readonly)
 			return VIRTIO_BLK_S_IOERR;
 		if ((r->len & 511) || r->len > BLK_MAX_REQUEST || !in_disk(b, h.sector, r->len, &r->offset))

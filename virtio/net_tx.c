@@ -61,20 +61,16 @@ static void tx_return(struct net_queue *q, struct net_tx *t)
 	q->tx_free[q->n_tx_free++] = t;
 }
 
-/* Fill t->iov with the header copy and the chain's bytes after the header. */
-static void build_iov(struct net_tx *t, const struct virtq_chain *c)
+/* Fill t->iov with the header copy and the chain's bytes after the header. The chain is
+ * scratch that the next pop refills, so its iovecs are trimmed in place. */
+static void build_iov(struct net_tx *t, struct virtq_chain *c)
 {
-	size_t skip = NET_HDR_LEN;
+	struct iovec *iov = c->iov;
+	unsigned n = c->n_out;
+	iov_advance(&iov, &n, NET_HDR_LEN);
 	t->iov[0] = (struct iovec){ &t->hdr, NET_HDR_LEN };
-	t->niov = 1;
-	for (unsigned i = 0; i < c->n_out; i++) {
-		if (skip >= c->iov[i].iov_len) {
-			skip -= c->iov[i].iov_len;
-			continue;
-		}
-		t->iov[t->niov++] = (struct iovec){ (char *)c->iov[i].iov_base + skip, c->iov[i].iov_len - skip };
-		skip = 0;
-	}
+	memcpy(&t->iov[1], iov, n * sizeof(*iov));
+	t->niov = n + 1;
 }
 
 void net_tx_work(struct net_queue *q)

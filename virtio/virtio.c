@@ -2,6 +2,7 @@
 #include "virtio.h"
 
 #include "engine/log.h"
+#include "kvm/ioeventfd.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -189,6 +190,11 @@ uint32_t virtio_dev_features_word(const struct virtio_dev *d, uint32_t sel)
 	return sel < 2 ? (uint32_t)(d->host_features >> (32 * sel)) : 0;
 }
 
+uint32_t virtio_dev_guest_features_word(const struct virtio_dev *d, uint32_t sel)
+{
+	return sel < 2 ? (uint32_t)(d->guest_features >> (32 * sel)) : 0;
+}
+
 void virtio_dev_set_features_word(struct virtio_dev *d, uint32_t sel, uint32_t value)
 {
 	if (sel < 2 && !(d->status & VIRTIO_STATUS_FEATURES_OK)) {
@@ -225,4 +231,35 @@ void virtio_set_addr(uint64_t *field, bool high, uint64_t value, unsigned size)
 		*field = (*field & 0xffffffffull) | (value << 32);
 	else
 		*field = (*field & ~0xffffffffull) | (uint32_t)value;
+}
+
+static void on_kick(struct engine_reader *r, const char *data, size_t len)
+{
+	struct virtio_kick *k = r->ctx;
+	(void)data, (void)len;
+	virtio_queue_kick(k->dev, k->queue);
+}
+
+int virtio_kick_start(struct virtio_kick *k, struct virtio_dev *d, unsigned q, int vm_fd, uint64_t addr,
+		      unsigned len, bool datamatch, uint64_t value)
+{
+	int fd = datamatch ? ioeventfd_create_match(vm_fd, addr, len, false, value)
+			   : ioeventfd_create(vm_fd, addr, len, false);
+	if (fd < 0)
+		return fd;
+	*k = (struct virtio_kick){ .dev = d, .queue = q, .vm_fd = vm_fd, .fd = fd, .addr = addr, .len = len,
+				   .datamatch = datamatch, .value = value };
+	engine_reader_start(&k->reader, d->engine, fd, on_kick, NULL, k);
+	return 0;
+}
+
+void virtio_kick_stop(struct virtio_kick *k)
+{
+	if (!k->dev)
+		return;
+	if (k->datamatch)
+		ioeventfd_destroy_match(k->vm_fd, k->fd, k->addr, k->len, false, k->value);
+	else
+		ioeventfd_destroy(k->vm_fd, k->fd, k->addr, k->len, false);
+	k->dev = NULL;
 }

@@ -1,5 +1,5 @@
 /* virtio: a transport-independent virtio 1.x device. The device model (blk, net, ...)
- * fills struct virtio_dev and its ops; a transport (PCI today, MMIO later) exposes it to
+ * fills struct virtio_dev and its ops; a transport (PCI or MMIO) exposes it to
  * the guest, moves the driver's register writes into it and delivers its interrupts.
  * Everything here runs on the engine that owns the device. */
 #ifndef RV_VIRTIO_H
@@ -8,6 +8,7 @@
 #include "virtq.h"
 
 #include "engine/engine.h"
+#include "engine/stream.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -101,6 +102,8 @@ static inline bool virtio_dev_live(const struct virtio_dev *d)
 /* ---- register semantics both transports share ---- */
 /* 32 bits of the device's features (sel 0 or 1; others read 0). */
 uint32_t virtio_dev_features_word(const struct virtio_dev *d, uint32_t sel);
+/* 32 bits of the features the driver has written so far (sel 0 or 1; others read 0). */
+uint32_t virtio_dev_guest_features_word(const struct virtio_dev *d, uint32_t sel);
 /* The driver's features, 32 bits at a time, ignored once FEATURES_OK is set. */
 void virtio_dev_set_features_word(struct virtio_dev *d, uint32_t sel, uint32_t value);
 /* Queue sel while it may still be configured (before DRIVER_OK, not resetting), or NULL. */
@@ -109,6 +112,28 @@ struct virtq *virtio_dev_config_queue(struct virtio_dev *d, unsigned sel);
 void virtio_dev_set_queue_size(struct virtio_dev *d, unsigned sel, uint64_t value);
 /* Write a 64-bit address register whole (size 8) or one half (high: the upper half). */
 void virtio_set_addr(uint64_t *field, bool high, uint64_t value, unsigned size);
+
+/* ---- queue notifications ---- */
+/* One queue's notify register as an ioeventfd the device's engine reads, so a kick
+ * never exits to userspace. PCI gives each queue its own address; MMIO shares one
+ * register and tells queues apart by the value written (datamatch). */
+struct virtio_kick {
+	struct virtio_dev *dev;   /* NULL until started */
+	unsigned queue;
+	int vm_fd, fd;
+	uint64_t addr;
+	unsigned len;
+	bool datamatch;
+	uint64_t value;
+	struct engine_reader reader;
+};
+
+/* Register the ioeventfd for queue q of d (a write of len bytes at addr, matching value
+ * if datamatch) and start reading it. 0, or -errno with k untouched. */
+int virtio_kick_start(struct virtio_kick *k, struct virtio_dev *d, unsigned q, int vm_fd, uint64_t addr,
+		      unsigned len, bool datamatch, uint64_t value);
+/* Deregister and close the ioeventfd; nothing if k was never started. */
+void virtio_kick_stop(struct virtio_kick *k);
 
 static inline bool virtio_has(const struct virtio_dev *d, uint64_t f) { return d->guest_features & f; }
 

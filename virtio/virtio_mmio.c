@@ -2,7 +2,6 @@
 #include "virtio_mmio.h"
 
 #include "engine/log.h"
-#include "kvm/ioeventfd.h"
 #include "kvm/layout.h"
 
 #include <errno.h>
@@ -142,13 +141,6 @@ static void mmio_write(void *dev, uint64_t addr, uint64_t value, unsigned size)
 
 const struct bus_ops virtio_mmio_ops = { .write = mmio_write, .read = mmio_read };
 
-static void on_kick(struct engine_reader *r, const char *data, size_t len)
-{
-	struct vmmio_kick *k = r->ctx;
-	(void)data, (void)len;
-	virtio_queue_kick(k->vm->vdev, k->queue);
-}
-
 int virtio_mmio_create(struct virtio_mmio *m, struct vm *vm, struct virtio_dev *vdev, uint64_t base, unsigned gsi)
 {
 	int ret;
@@ -161,19 +153,11 @@ int virtio_mmio_create(struct virtio_mmio *m, struct vm *vm, struct virtio_dev *
 	m->gsi = gsi;
 	vdev->transport = &virtio_mmio_transport;
 	vdev->transport_ctx = m;
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-		m->kick[q].fd = -1;
 	if ((ret = irq_line_init(&m->irq, vm->kvm.vm_fd, gsi, vdev->engine)) < 0)
 		return ret;
-	for (unsigned q = 0; q < vdev->num_queues; q++) {
-		struct vmmio_kick *k = &m->kick[q];
-		k->vm = m;
-		k->queue = q;
-		k->fd = ioeventfd_create_match(vm->kvm.vm_fd, base + R_QUEUE_NOTIFY, 4, false, q);
-		if (k->fd < 0)
-			return k->fd;
-		engine_reader_start(&k->reader, vdev->engine, k->fd, on_kick, NULL, k);
-	}
+	for (unsigned q = 0; q < vdev->num_queues; q++)
+		if ((ret = virtio_kick_start(&m->kick[q], vdev, q, vm->kvm.vm_fd, base + R_QUEUE_NOTIFY, 4, true, q)) < 0)
+			return ret;
 	if ((ret = bus_add(&vm->mmio, base, LAYOUT_VIRTIO_MMIO_SIZE, &virtio_mmio_ops, m, vdev->engine, vdev->name)) < 0)
 		return ret;
 	return 0;
@@ -184,8 +168,7 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 	if (!m->vm)
 		return;
 	for (unsigned q = 0; q < m->vdev->num_queues; q++)
-		if (m->kick[q].fd >= 0)
-			ioeventfd_destroy_match(m->vm->kvm.vm_fd, m->kick[q].fd, m->base + R_QUEUE_NOTIFY, 4, false, q);
+		virtio_kick_stop(&m->kick[q]);
 	if (m->irq.fd >= 0)
 		irq_line_destroy(&m->irq, m->vm->kvm.vm_fd);
 }

@@ -9,7 +9,6 @@
 
 #include "virtio.h"
 
-#include "engine/stream.h"
 #include "kvm/irqfd.h"
 #include "kvm/vm.h"
 
@@ -21,15 +20,6 @@
 #define VMMIO_INT_USED 1u
 #define VMMIO_INT_CONFIG 2u
 
-struct virtio_mmio;
-
-struct vmmio_kick {
-	struct virtio_mmio *vm;
-	unsigned queue;
-	int fd;
-	struct engine_reader reader;
-};
-
 struct virtio_mmio {
 	struct virtio_dev *vdev;
 	struct vm *vm;
@@ -38,7 +28,7 @@ struct virtio_mmio {
 	uint32_t dfselect, gfselect, queue_sel;
 	uint32_t isr;               /* InterruptStatus */
 	struct irq_line irq;
-	struct vmmio_kick kick[VIRTIO_MAX_QUEUES];
+	struct virtio_kick kick[VIRTIO_MAX_QUEUES];
 };
 
 extern const struct bus_ops virtio_mmio_ops;

@@ -2,7 +2,6 @@
 #include "virtio_pci.h"
 
 #include "engine/log.h"
-#include "kvm/ioeventfd.h"
 
 #include <errno.h>
 #include <string.h>
@@ -105,7 +104,7 @@ static uint64_t common_read(struct virtio_pci *vp, unsigned off, unsigned size)
 	case 0x00: return vp->dfselect;
 	case 0x04: return virtio_dev_features_word(d, vp->dfselect);
 	case 0x08: return vp->gfselect;
-	case 0x0c: return vp->gfselect < 2 ? (uint32_t)(d->guest_features >> (32 * vp->gfselect)) : 0;
+	case 0x0c: return virtio_dev_guest_features_word(d, vp->gfselect);
 	case 0x10: return vp->msix_config;
 	case 0x12: return d->num_queues;
 	case 0x14: return virtio_dev_get_status(d);
@@ -277,13 +276,6 @@ static void add_vendor_cap(struct virtio_pci *vp, uint8_t type, uint32_t offset,
 	}
 }
 
-static void on_kick(struct engine_reader *r, const char *data, size_t len)
-{
-	struct vpci_kick *k = r->ctx;
-	(void)data, (void)len;
-	virtio_queue_kick(k->vp->vdev, k->queue);
-}
-
 int virtio_pci_create(struct virtio_pci *vp, struct pci_bus *b, struct virtio_dev *vdev)
 {
 	struct vm *vm = b->vm;
@@ -294,9 +286,7 @@ int virtio_pci_create(struct virtio_pci *vp, struct pci_bus *b, struct virtio_de
 	vp->vm = vm;
 	vdev->transport = &vpci_transport;
 	vdev->transport_ctx = vp;
-	vp->msix_config = VPCI_NO_VECTOR;
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-		vp->msix_queue[q] = VPCI_NO_VECTOR;
+	vpci_reset(vdev); /* vectors start as NO_VECTOR, as after a device reset */
 
 	/* Class: mass storage for blk, network for net, "other" otherwise. */
 	uint32_t class = vdev->device_id == VIRTIO_ID_BLOCK ? 0x01800000 : vdev->device_id == VIRTIO_ID_NET ? 0x02000000 : 0xff000000;
@@ -334,16 +324,10 @@ int virtio_pci_create(struct virtio_pci *vp, struct pci_bus *b, struct virtio_de
 		if ((ret = irq_line_init(&x->line, vm->kvm.vm_fd, (unsigned)x->gsi, vdev->engine)) < 0)
 			return ret;
 	}
-	for (unsigned q = 0; q < vdev->num_queues; q++) {
-		struct vpci_kick *k = &vp->kick[q];
-		k->vp = vp;
-		k->queue = q;
-		k->addr = vp->bar + VPCI_NOTIFY + VPCI_NOTIFY_MULT * q;
-		k->fd = ioeventfd_create(vm->kvm.vm_fd, k->addr, 2, false);
-		if (k->fd < 0)
-			return k->fd;
-		engine_reader_start(&k->reader, vdev->engine, k->fd, on_kick, NULL, k);
-	}
+	for (unsigned q = 0; q < vdev->num_queues; q++)
+		if ((ret = virtio_kick_start(&vp->kick[q], vdev, q, vm->kvm.vm_fd,
+					     vp->bar + VPCI_NOTIFY + VPCI_NOTIFY_MULT * q, 2, false, 0)) < 0)
+			return ret;
 	if ((ret = bus_add(&vm->mmio, vp->bar, VPCI_BAR_SIZE, &bar_ops, vp, vdev->engine, vdev->name)) < 0)
 		return ret;
 	return pci_bus_add(b, &vp->pci);
@@ -354,8 +338,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	if (!vp->vm)
 		return;
 	for (unsigned q = 0; q < vp->vdev->num_queues; q++)
-		if (vp->kick[q].fd > 0)
-			ioeventfd_destroy(vp->vm->kvm.vm_fd, vp->kick[q].fd, vp->kick[q].addr, 2, false);
+		virtio_kick_stop(&vp->kick[q]);
 	for (unsigned v = 0; v < vp->n_vectors; v++)
 		if (vp->vec[v].line.fd > 0)
 			irq_line_destroy(&vp->vec[v].line, vp->vm->kvm.vm_fd);

@@ -8,7 +8,6 @@
 #include "pci.h"
 #include "virtio.h"
 
-#include "engine/stream.h"
 #include "kvm/irqfd.h"
 
 #define VPCI_BAR_SIZE 0x8000
@@ -31,14 +30,6 @@ struct vpci_vector {
 	uint32_t routed_data;
 };
 
-struct vpci_kick {
-	struct virtio_pci *vp;
-	unsigned queue;
-	int fd;
-	uint64_t addr;
-	struct engine_reader reader;
-};
-
 struct virtio_pci {
 	struct pci_dev pci;
 	struct virtio_dev *vdev;
@@ -51,7 +42,7 @@ struct virtio_pci {
 	unsigned n_vectors;
 	unsigned msix_cap, cfg_cap;
 	struct vpci_vector vec[VIRTIO_MAX_QUEUES + 1];
-	struct vpci_kick kick[VIRTIO_MAX_QUEUES];
+	struct virtio_kick kick[VIRTIO_MAX_QUEUES];
 	bool warned_no_msix;
 };
 

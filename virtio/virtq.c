@@ -239,3 +239,18 @@ size_t iov_copy_to(const struct iovec *iov, unsigned n, size_t offset, const voi
 {
 	return iov_copy(iov, n, offset, (void *)src, len, true);
 }
+
+void iov_advance(struct iovec **iov, unsigned *n, size_t bytes)
+{
+	while (bytes && *n) {
+		struct iovec *v = *iov;
+		if (bytes < v->iov_len) {
+			v->iov_base = (char *)v->iov_base + bytes;
+			v->iov_len -= bytes;
+			return;
+		}
+		bytes -= v->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+}

@@ -91,5 +91,9 @@ bool virtq_notify_on(struct virtq *q);
 /* Copy helpers over a chain's iovecs (the header and status live there). */
 size_t iov_copy_from(const struct iovec *iov, unsigned n, size_t offset, void *dst, size_t len);
 size_t iov_copy_to(const struct iovec *iov, unsigned n, size_t offset, const void *src, size_t len);
+/* Drop bytes from the front of the list *iov of *n iovecs (a header already read, or what
+ * a short transfer moved): whole iovecs are skipped, a partly consumed one is trimmed in
+ * place. Stops early if the list runs out. */
+void iov_advance(struct iovec **iov, unsigned *n, size_t bytes);
 
 #endif

@@ -1,6 +1,7 @@
 /* Unit tests for the split virtqueue against hostile drivers: loops, over-long chains,
  * lengths near 2^32, addresses past RAM and across the PCI hole, nested indirect tables,
- * readable-after-writable, avail index jumps; plus the good paths and EVENT_IDX. */
+ * readable-after-writable, avail index jumps; plus the good paths, EVENT_IDX and the
+ * iovec helpers. */
 #include "check.h"
 
 #include <errno.h>
@@ -255,6 +256,72 @@ static void test_event_idx(void)
 	CHECK(virtq_notify_on(&q)); /* work arrived while notifications were off */
 }
 
+/* Three iovecs of 4, 8 and 16 bytes over one buffer, as a chain would hand them out. */
+static char iov_buf[28];
+static void three_iovecs(struct iovec v[3])
+{
+	v[0] = (struct iovec){ iov_buf, 4 };
+	v[1] = (struct iovec){ iov_buf + 4, 8 };
+	v[2] = (struct iovec){ iov_buf + 12, 16 };
+}
+
+static void test_iov_advance(void)
+{
+	struct iovec v[3], *p;
+	unsigned n;
+
+	/* inside the first iovec: trimmed in place */
+	three_iovecs(v), p = v, n = 3;
+	iov_advance(&p, &n, 3);
+	CHECK(p == v);
+	CHECK_EQ(n, 3);
+	CHECK(p->iov_base == iov_buf + 3);
+	CHECK_EQ(p->iov_len, 1);
+
+	/* across several iovecs, ending inside the third */
+	three_iovecs(v), p = v, n = 3;
+	iov_advance(&p, &n, 4 + 8 + 5);
+	CHECK(p == &v[2]);
+	CHECK_EQ(n, 1);
+	CHECK(p->iov_base == iov_buf + 17);
+	CHECK_EQ(p->iov_len, 11);
+
+	/* exactly to a boundary: the next iovec is untouched */
+	three_iovecs(v), p = v, n = 3;
+	iov_advance(&p, &n, 4 + 8);
+	CHECK(p == &v[2]);
+	CHECK_EQ(n, 1);
+	CHECK(p->iov_base == iov_buf + 12);
+	CHECK_EQ(p->iov_len, 16);
+
+	/* the whole list, and more than it holds */
+	three_iovecs(v), p = v, n = 3;
+	iov_advance(&p, &n, 28);
+	CHECK(p == &v[3]);
+	CHECK_EQ(n, 0);
+	three_iovecs(v), p = v, n = 3;
+	iov_advance(&p, &n, 1000);
+	CHECK(p == &v[3]);
+	CHECK_EQ(n, 0);
+
+	/* nothing: no change */
+	three_iovecs(v), p = v, n = 3;
+	iov_advance(&p, &n, 0);
+	CHECK(p == v);
+	CHECK_EQ(n, 3);
+	CHECK_EQ(p->iov_len, 4);
+
+	/* in steps, as short transfers come back */
+	three_iovecs(v), p = v, n = 3;
+	iov_advance(&p, &n, 2);
+	iov_advance(&p, &n, 2);
+	CHECK(p == &v[1]);
+	iov_advance(&p, &n, 10);
+	CHECK(p == &v[2]);
+	CHECK(p->iov_base == iov_buf + 14);
+	CHECK_EQ(p->iov_len, 14);
+}
+
 int main(void)
 {
 	log_init();
@@ -273,6 +340,7 @@ int main(void)
 	RUN(test_too_many_buffers);
 	RUN(test_ring_outside_ram);
 	RUN(test_event_idx);
+	RUN(test_iov_advance);
 	guest_mem_destroy(&mem);
 	CHECK_EXIT();
 }
