@@ -57,7 +57,7 @@ const char *net_tx_check(const struct net_hdr *h, uint64_t features, uint64_t fr
 
 void net_log_drop(struct net_queue *q, uint64_t count, const char *what, const char *why)
 {
-	if (count <= 10 || (count & (count - 1)) == 0)
+	if (log_should_report(count))
 		log_warn("%s: queue pair %u: %s: %s (%llu so far)", q->net->id, q->index, what, why,
 			 (unsigned long long)count);
 }
