@@ -14,10 +14,11 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ = $(BUILD)/vmm/main.o $(BUILD)/vmm/machine.o $(BUILD)/vmm/vmm.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Host tools for tests and benches, one C file each: tests/tools/NAME.c -> $(BUILD)/tests/NAME
+TOOL_BIN = $(addprefix $(BUILD)/tests/,deny_io_uring api_load net_peer)
 
 .PHONY: all asan deps test unit demo bench clean linux-image
-all: $(BUILD)/ringvisor $(BUILD)/ringvisor-remote $(BUILD)/guest/guest.elf $(UNIT_BIN) $(BUILD)/tests/deny_io_uring $(BUILD)/tests/api_load \
-	$(BUILD)/tests/net_peer
+all: $(BUILD)/ringvisor $(BUILD)/ringvisor-remote $(BUILD)/guest/guest.elf $(UNIT_BIN) $(TOOL_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -33,21 +34,13 @@ $(BUILD)/ringvisor: $(MAIN_OBJ) $(BUILD)/libringvisor.a
 $(BUILD)/ringvisor-remote: $(BUILD)/vmm/remote.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^
 
-$(BUILD)/tests/api_load: tests/tools/api_load.c
+$(TOOL_BIN): $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libringvisor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/tests/deny_io_uring: tests/tools/deny_io_uring.c
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $<
-
-$(BUILD)/tests/net_peer: tests/tools/net_peer.c
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 include tests/guest/guest.mk
 

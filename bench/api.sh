@@ -100,7 +100,6 @@ done
 col() { # TAG KEY: the median of KEY over the runs tagged TAG
 	awk -v t="$1" '$1 == t' "$TMP/results" | kv_all "$2" | median
 }
-kv_all() { grep -oE "(^| )$1=[^ ]*" | sed "s/^ *$1=//"; }
 
 base=$(col none iops)
 printf '\n%-22s %10s %10s %10s %12s %10s\n' "API load" "req/s" "p50 us" "p99 us" "guest IOPS" "vs idle"

@@ -230,8 +230,6 @@ med() {
 }
 nok() { [ -f "$TMP/$1.$2.$3" ] && wc -l <"$TMP/$1.$2.$3" || echo 0; }
 nfail() { [ -f "$TMP/$1.$2.$3.failed" ] && wc -l <"$TMP/$1.$2.$3.failed" || echo 0; }
-num() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else if (v >= 1000) printf "%.0f\n", v;
-	else if (v >= 10) printf "%.1f\n", v; else printf "%.3g\n", v }'; }
 RESULTS=()
 echo
 echo "block I/O: host fio vs ringvisor vs QEMU (guest kit job=blk-load), median over passing runs"

@@ -63,6 +63,14 @@ ratio() {
 }
 # key=value lookup in a line or file: kv KEY < input
 kv() { grep -oE "(^| )$1=[^ ]*" | head -n1 | sed "s/^ *$1=//"; }
+# Every value of KEY in the input, one per line (e.g. to take a median): kv_all KEY < input
+kv_all() { grep -oE "(^| )$1=[^ ]*" | sed "s/^ *$1=//"; }
+# num V: a figure for tables and RESULT lines: "-" if empty, whole from 1000, one decimal
+# from 10, else 4 significant digits.
+num() {
+	awk -v v="$1" 'BEGIN { if (v == "") print "-"; else if (v >= 1000) printf "%.0f\n", v;
+		else if (v >= 10) printf "%.1f\n", v; else printf "%.4g\n", v }'
+}
 
 # ---- storage / load helpers (added for bench/blk.sh) ---------------------------------------
 

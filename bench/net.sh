@@ -60,12 +60,24 @@ trap 'exit 130' INT TERM
 FAILED=0
 
 # A /24 nobody uses, and one multi-queue TAP both VMMs open in turn (same link, same host side).
-if [ -z "${SUBNET:-}" ]; then
-	for x in $(seq 200 250) $(seq 3 199); do
-		ip -4 addr show | grep -q "inet 172\.30\.$x\." || [ -n "$(ip route show 172.30.$x.0/24)" ] || { SUBNET=172.30.$x; break; }
+# free_subnet: prints X such that 172.30.X.0/24 is on no interface and no route (random start);
+# the same loop as net_subnet in tests/integration/net_lib.bash, kept here so that the bench
+# does not depend on the tests' scripts.
+free_subnet() {
+	local i x
+	for i in $(seq 0 254); do
+		x=$(( (RANDOM + i) % 250 + 3 ))
+		if ! ip -4 addr show | grep -q "inet 172\.30\.$x\." && [ -z "$(ip route show 172.30.$x.0/24)" ]; then
+			echo "$x"
+			return 0
+		fi
 	done
+	return 1
+}
+if [ -z "${SUBNET:-}" ]; then
+	x=$(free_subnet) || bench_die "no free /24 in 172.30.0.0/16"
+	SUBNET=172.30.$x
 fi
-[ -n "${SUBNET:-}" ] || bench_die "no free /24 in 172.30.0.0/16"
 HOST_IP=$SUBNET.1 GUEST_IP=$SUBNET.2
 # make_tap PAIRS: the TAP for a run, multi-queue for more than one pair (QEMU opens a
 # single-queue TAP without IFF_MULTI_QUEUE, which the kernel refuses on a multi-queue one).
@@ -145,9 +157,9 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 
 # ---- report ----
-med() { [ -f "$TMP/$1.$2" ] || return 0; kv "$3" <"$TMP/$1.$2" >/dev/null; while read -r l; do kv "$3" <<<"$l"; done <"$TMP/$1.$2" | median; }
+# med JOB RUNNER KEY: the median of KEY over the passing runs (one line each in $TMP/JOB.RUNNER).
+med() { [ -f "$TMP/$1.$2" ] || return 0; kv_all "$3" <"$TMP/$1.$2" | median; }
 nok() { [ -f "$TMP/$1.$2" ] && wc -l <"$TMP/$1.$2" || echo 0; }
-num() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else if (v >= 1000) printf "%.0f\n", v; else if (v >= 10) printf "%.1f\n", v; else printf "%.4g\n", v }'; }
 RESULTS=()
 echo
 echo "UDP over virtio-net/TAP: ringvisor vs QEMU (vhost=off), guest kit job=net-tx / net-rx, median of passing runs"

@@ -105,14 +105,12 @@ fi
 p=$TMP/pwr
 "$RINGVISOR" "${K[@]}" --cmdline "job=powerbutton" </dev/null >"$p.out" 2>"$p.err" &
 pid=$!
-for _ in $(seq 1 200); do grep -q '^powerbutton=waiting' "$p.out" && break; sleep 0.1; done
-if ! grep -q '^powerbutton=waiting' "$p.out"; then
+if ! wait_line "$p.out" '^powerbutton=waiting' 20; then
 	kill -9 $pid 2>/dev/null
 	fail sigpwr_power_button_powers_off "guest never waited: $(tr '\n' ' ' <"$p.out")"
 else
 	kill -PWR $pid
-	for _ in $(seq 1 200); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-	kill -0 $pid 2>/dev/null && kill -9 $pid
+	wait_gone $pid 20 || kill -9 $pid
 	wait $pid
 	rc=$?
 	if [ $rc = 0 ] && grep -q '^powerbutton=pressed' "$p.out" && grep -q 'power button pressed' "$p.err" &&

@@ -13,25 +13,14 @@ S=$TMP/api.sock
 DISK=$TMP/disk.img
 truncate -s 16M "$DISK"
 
-start_vmm() { # extra args...
-	"$RINGVISOR" --api-socket "path=$S,timeout_ms=1000,max_connections=1100" "$@" </dev/null \
-		>"$TMP/vmm.out" 2>"$TMP/vmm.err" &
-	VMM=$!
-	for _ in $(seq 1 100); do [ -S "$S" ] && break; sleep 0.05; done
-}
-wait_gone() { # pid: up to 10 s
-	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-	return 1
-}
-# status METHOD ENDPOINT [curl args...]: prints the HTTP status, body in $TMP/body
-status() {
-	local m=$1 e=$2; shift 2
-	curl -s -o "$TMP/body" -w '%{http_code}' --max-time 10 --unix-socket "$S" -X "$m" "$@" "http://localhost/api/v1/$e"
-}
+# start_vmm (ringvisor listening on $S), api METHOD ENDPOINT (prints the HTTP status, body in
+# $TMP/body) and wait_gone come from lib.sh.
+API_SOCKET="path=$S,timeout_ms=1000,max_connections=1100"
+
 expect() { # name want-status METHOD ENDPOINT [curl args...]
 	local name=$1 want=$2; shift 2
 	local got
-	got=$(status "$@")
+	got=$(api "$@")
 	if [ "$got" != "$want" ]; then
 		fail "$name" "$1 $2: HTTP $got, want $want: $(cat "$TMP/body")"
 		return 1
@@ -69,7 +58,7 @@ expect api_unknown_path 404 GET vm.nonsense || ok=0
 # ---- bad input: every class answered 4xx with a JSON error naming the problem ----
 bad_create() { # name want-substring body
 	local got
-	got=$(status PUT vm.create -H 'Content-Type: application/json' -d "$3")
+	got=$(api PUT vm.create -H 'Content-Type: application/json' -d "$3")
 	if [ "$got" != 400 ] || ! grep -q "$2" "$TMP/body"; then
 		fail "api_bad_$1" "HTTP $got: $(cat "$TMP/body") (want 400 naming '$2')"
 	else
@@ -129,8 +118,8 @@ echo "# 1000 connections: $out"
 # Over max_connections (1100): 503 for the extra ones.
 $RAW "$S" hold 1100 3 >"$TMP/hold" &
 HOLD=$!
-for _ in $(seq 1 50); do grep -q held "$TMP/hold" && break; sleep 0.1; done
-got=$(status GET vmm.ping)
+wait_line "$TMP/hold" held 5
+got=$(api GET vmm.ping)
 wait $HOLD
 if [ "$got" = 503 ] && grep -q '"error":' "$TMP/body"; then pass api_connection_limit_503; else fail api_connection_limit_503 "HTTP $got"; fi
 expect api_after_limit 200 GET vmm.ping && pass api_after_limit
@@ -161,7 +150,7 @@ else
 	pass api_guest_runs
 	expect api_boot_twice 405 PUT vm.boot && pass api_boot_twice
 	expect api_resume_running 405 PUT vm.resume && pass api_resume_running
-	got=$(status GET vm.info)
+	got=$(api GET vm.info)
 	{ [ "$got" = 200 ] && grep -q '"state":"Running"' "$TMP/body" && grep -q '"boot_vcpus":2' "$TMP/body"; } &&
 		pass api_info_running || fail api_info_running "HTTP $got $(cat "$TMP/body")"
 
@@ -171,7 +160,7 @@ else
 	# count holds still (a running guest ticks every 50 ms), then watch it for a second.
 	for _ in $(seq 1 10); do a=$(ticks); sleep 0.3; [ "$(ticks)" = "$a" ] && break; done
 	a=$(ticks); sleep 1; b=$(ticks)
-	status GET vm.info >/dev/null
+	api GET vm.info >/dev/null
 	paused_state=$(grep -o '"state":"[A-Za-z]*"' "$TMP/body")
 	expect api_pause_twice 405 PUT vm.pause
 	expect api_resume 204 PUT vm.resume
@@ -182,7 +171,7 @@ else
 		fail api_pause_resume "ticks $a -> $b while paused ($paused_state), $(ticks) after resume"
 	fi
 
-	got=$(status GET vm.counters)
+	got=$(api GET vm.counters)
 	{ [ "$got" = 200 ] && grep -q '"disk0":{' "$TMP/body" && grep -q '"queue0_read_ops"' "$TMP/body"; } &&
 		pass api_counters || fail api_counters "HTTP $got $(cat "$TMP/body")"
 	# The spin job does not answer the power button: the press is delivered, the VM runs on.
@@ -202,7 +191,7 @@ else
 
 	got=$(curl_ch -X PUT 'http://localhost/api/v1/vm.shutdown')
 	[ "$got" = 204 ] && pass api_ch_shutdown || fail api_ch_shutdown "HTTP $got $(cat "$TMP/body")"
-	status GET vm.info >/dev/null
+	api GET vm.info >/dev/null
 	grep -q '"state":"Shutdown"' "$TMP/body" && pass api_info_shutdown || fail api_info_shutdown "$(cat "$TMP/body")"
 	expect api_shutdown_twice 405 PUT vm.shutdown && pass api_shutdown_twice
 	expect api_boot_again 204 PUT vm.boot && wait_ticks 0 && pass api_boot_after_shutdown
@@ -213,8 +202,8 @@ if kill -0 $VMM 2>/dev/null; then pass api_vmm_survives; else fail api_vmm_survi
 
 # ---- a VM that cannot be built: 400 saying why; the VMM stays ----
 printf '%s' "{\"memory\":{\"size\":67108864},\"payload\":{\"kernel\":\"$DISK\"}}" >"$TMP/notkernel.json"
-got=$(status PUT vm.create -d @"$TMP/notkernel.json")
-got2=$(status PUT vm.boot)
+got=$(api PUT vm.create -d @"$TMP/notkernel.json")
+got2=$(api PUT vm.boot)
 if [ "$got" = 204 ] && [ "$got2" = 400 ] && grep -q '"error":"the VM could not be built or started: ' "$TMP/body" &&
 	expect api_boot_failed_state 200 GET vm.info && grep -q '"state":"Created"' "$TMP/body" &&
 	expect api_boot_failed_delete 204 PUT vm.delete; then
@@ -269,8 +258,8 @@ fi
 
 # ---- vm.power-button: a guest that answers the ACPI power button powers off, the VMM ends ----
 start_vmm --kernel "$GUEST_ELF" --memory size=64M --serial "file=$TMP/pb.serial" --cmdline "job=powerbutton"
-for _ in $(seq 1 100); do grep -q '^powerbutton=waiting' "$TMP/pb.serial" 2>/dev/null && break; sleep 0.1; done
-got=$(status PUT vm.power-button)
+wait_line "$TMP/pb.serial" '^powerbutton=waiting' 10
+got=$(api PUT vm.power-button)
 if [ "$got" = 204 ] && wait_gone $VMM; then
 	wait $VMM; rc=$?
 	[ $rc = 0 ] && ! [ -e "$S" ] && grep -q '^powerbutton=pressed' "$TMP/pb.serial" && pass api_power_button_powers_off ||

@@ -13,8 +13,6 @@ rv_blk() { # prefix timeout cmdline disk-args...
 	local p=$1 t=$2 cmd=$3; shift 3
 	rv_run "$p" "$t" --kernel "$GUEST_ELF" --cpus boot=2 --memory size=256M --cmdline "$cmd" "$@"
 }
-ok_run() { [ "$(cat "$1.rc")" = 0 ] && grep -q '^result=pass' "$1.out"; }
-why() { echo "rc=$(cat "$1.rc") $(grep -E 'result=|reason' "$1.out" | head -n2 | tr '\n' ' ') $(grep -m2 -E 'error|warn' "$1.err" | tr '\n' ' ')"; }
 
 # --- discovery and sizes: capacity from the file, serial, one queue per vCPU ---
 truncate -s 64M "$D/a.img"
@@ -76,7 +74,7 @@ p=$TMP/safe
 "$RINGVISOR" --kernel "$GUEST_ELF" --memory size=256M --disk path="$D/safe.img" \
 	--cmdline "job=blk-verify disk=0 mib=8 seed=4242 write_only=1" </dev/null >"$p.out" 2>"$p.err" &
 pid=$!
-for _ in $(seq 1 300); do grep -q '^flushed=1' "$p.out" && break; sleep 0.1; done
+wait_line "$p.out" '^flushed=1' 30
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 if ! grep -q '^flushed=1' "$p.out"; then

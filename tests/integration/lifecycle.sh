@@ -11,8 +11,7 @@ signal_stop() { # name signal
 	"$RINGVISOR" --kernel "$GUEST_ELF" --cpus boot=2 --memory size=128M --cmdline "job=spin ms=20" \
 		</dev/null >"$p.out" 2>"$p.err" &
 	local pid=$!
-	for _ in $(seq 1 100); do grep -q '^tick=3' "$p.out" && break; sleep 0.1; done
-	if ! grep -q '^tick=3' "$p.out"; then
+	if ! wait_line "$p.out" '^tick=3' 10; then
 		kill -9 $pid 2>/dev/null
 		fail "$name" "guest never ticked: $(tr '\n' ' ' <"$p.out")"
 		return
@@ -20,8 +19,7 @@ signal_stop() { # name signal
 	local t0=$SECONDS
 	kill -"$sig" $pid
 	local rc=0
-	for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-	if kill -0 $pid 2>/dev/null; then
+	if ! wait_gone $pid 10; then
 		kill -9 $pid
 		fail "$name" "ringvisor still running 10 s after SIG$sig"
 		return

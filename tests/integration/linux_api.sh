@@ -22,17 +22,9 @@ if ! bash tests/linux/build-image.sh >"$TMP/build.log" 2>&1; then
 	exit 0
 fi
 
-api() { # METHOD ENDPOINT [curl args]: HTTP status; body in $TMP/body
-	local m=$1 e=$2; shift 2
-	curl -s -o "$TMP/body" -w '%{http_code}' --max-time 30 --unix-socket "$S" -X "$m" "$@" "http://localhost/api/v1/$e"
-}
-start_vmm() {
-	rm -f "$S"
-	"$RINGVISOR" --api-socket "$S" </dev/null >"$TMP/vmm.out" 2>"$TMP/vmm.err" &
-	VMM=$!
-	for _ in $(seq 1 100); do [ -S "$S" ] && break; sleep 0.05; done
-}
-gone() { for _ in $(seq 1 "$2"); do kill -0 "$1" 2>/dev/null || return 0; sleep 1; done; return 1; }
+# api METHOD ENDPOINT [curl args] (the HTTP status, body in $TMP/body), start_vmm (ringvisor
+# listening on $S) and wait_gone PID SECONDS: lib.sh
+API_MAX_TIME=30
 
 # --- early boot through the API ---
 start_vmm
@@ -44,7 +36,7 @@ b=$(api PUT vm.boot)
 if [ "$c" != 204 ] || [ "$b" != 204 ]; then
 	fail linux_api_early_boot "vm.create $c, vm.boot $b: $(cat "$TMP/body")"
 else
-	for _ in $(seq 1 120); do grep -q 'Command line: ' "$TMP/serial" 2>/dev/null && break; sleep 1; done
+	wait_line "$TMP/serial" 'Command line: ' 120
 	st=$(api GET vm.info >/dev/null; grep -o '"state":"[A-Za-z]*"' "$TMP/body")
 	sd=$(api PUT vm.shutdown)
 	de=$(api PUT vm.delete)
@@ -64,7 +56,7 @@ else
 	fi
 fi
 kill -0 $VMM 2>/dev/null && api PUT vmm.shutdown >/dev/null
-gone $VMM 10 || kill -9 $VMM
+wait_gone $VMM 10 || kill -9 $VMM
 wait $VMM 2>/dev/null
 
 # --- full boot to /init through the API ---
@@ -72,6 +64,7 @@ if host_is_pvm; then
 	skip linux_api_full_boot "/dev/kvm is kvm_pvm (software virtualization): stock Linux stops at its first unemulatable CPL0 instruction; runs on hosts with VMX/SVM"
 	exit 0
 fi
+rm -f "$S" # a socket the first VMM left if it was killed
 start_vmm
 body="{\"cpus\":{\"boot_vcpus\":2,\"max_vcpus\":2},\"memory\":{\"size\":536870912},
  \"payload\":{\"kernel\":\"$IMG/bzImage\",\"initramfs\":\"$IMG/initramfs.cpio.gz\",
@@ -81,7 +74,7 @@ c=$(api PUT vm.create -d "$body")
 b=$(api PUT vm.boot)
 if [ "$c" != 204 ] || [ "$b" != 204 ]; then
 	fail linux_api_full_boot "vm.create $c, vm.boot $b: $(cat "$TMP/body")"
-elif ! gone $VMM 180; then
+elif ! wait_gone $VMM 180; then
 	kill -9 $VMM
 	fail linux_api_full_boot "the VMM still runs 180 s after vm.boot: $(tail -n1 "$TMP/serial2" | cut -c1-120)"
 else

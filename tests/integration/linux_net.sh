@@ -28,7 +28,7 @@ rv_run "$p" 300 --kernel "$IMG/bzImage" --initramfs "$IMG/initramfs.cpio.gz" \
 pid=$!
 NET_PIDS+=($pid)
 host_ping=fail
-if net_wait_line "$p.out" 'ringvisor-linux: net_ready' 120; then
+if wait_line "$p.out" 'ringvisor-linux: net_ready' 120; then
 	ping -c 3 -W 2 "172.30.$X.2" >"$TMP/ping.txt" 2>&1 && host_ping=ok
 fi
 wait $pid

@@ -15,8 +15,6 @@ if [ ! -c /dev/net/tun ] || ! ip link >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; th
 fi
 [ -x "$NET_PEER" ] || { fail net_all "$NET_PEER is missing (make)"; exit 0; }
 
-ok_run() { [ "$(cat "$1.rc")" = 0 ] && grep -q '^result=pass' "$1.out"; }
-why() { echo "rc=$(cat "$1.rc") $(grep -E 'result=|reason|^net_' "$1.out" | head -n4 | tr '\n' ' ') $(grep -m3 -E 'error|warn' "$1.err" | tr '\n' ' ')"; }
 # rv_net PREFIX TIMEOUT CMDLINE NET-OPTS [more ringvisor args]: the kit with one --net device.
 rv_net() {
 	local p=$1 t=$2 cmd=$3 net=$4; shift 4
@@ -32,7 +30,7 @@ rv_net "$p" 60 "job=net-echo ip=172.30.$X.2 peer=172.30.$X.1 ping=5 seconds=40 r
 pid=$!
 NET_PIDS+=($pid)
 host_ping=fail udp_echo=fail
-if net_wait_line "$p.out" '^echo_ready' 20; then
+if wait_line "$p.out" '^echo_ready' 20; then
 	ping -c 5 -i 0.2 -W 2 "172.30.$X.2" >"$TMP/ping.txt" 2>&1 && host_ping=ok
 	python3 - "172.30.$X.2" >"$TMP/udp.txt" 2>&1 <<-'PY' && udp_echo=ok
 	import socket, sys
@@ -63,7 +61,7 @@ X=$(net_subnet); T=$(net_tap_name t)
 "$NET_PEER" recv --bind "172.30.$X.1" --port 9100 --idle-ms 5000 --timeout 300 >"$TMP/recv.txt" 2>&1 &
 rpid=$!
 NET_PIDS+=($rpid)
-net_wait_line "$TMP/recv.txt" '^recv_ready' 5
+wait_line "$TMP/recv.txt" '^recv_ready' 5
 p=$TMP/tx256
 rv_net "$p" 300 "job=net-tx ip=172.30.$X.2 peer=172.30.$X.1 mib=256 size=1472" "tap=$T,ip=172.30.$X.1,mask=255.255.255.0"
 wait $rpid
@@ -109,7 +107,7 @@ wait $pid
 "$NET_PEER" recv --bind "172.30.$X.1" --port 9100 --flows 2 --idle-ms 5000 --timeout 120 >"$TMP/mqrecv.txt" 2>&1 &
 rpid=$!
 NET_PIDS+=($rpid)
-net_wait_line "$TMP/mqrecv.txt" '^recv_ready' 5
+wait_line "$TMP/mqrecv.txt" '^recv_ready' 5
 p2=$TMP/mqtx
 rv_net "$p2" 120 "job=net-tx ip=172.30.$X.2 peer=172.30.$X.1 pairs=2 mib=32" \
 	"tap=$T,ip=172.30.$X.1,mask=255.255.255.0,num_queues=4" --cpus boot=2
@@ -137,7 +135,7 @@ wait $pid
 "$NET_PEER" recv --bind "172.30.$X.1" --port 9100 --idle-ms 5000 --timeout 120 >"$TMP/csrecv.txt" 2>&1 &
 rpid=$!
 NET_PIDS+=($rpid)
-net_wait_line "$TMP/csrecv.txt" '^recv_ready' 5
+wait_line "$TMP/csrecv.txt" '^recv_ready' 5
 p2=$TMP/cstx
 rv_net "$p2" 120 "job=net-tx ip=172.30.$X.2 peer=172.30.$X.1 csum=1 mib=16" "tap=$T,ip=172.30.$X.1,mask=255.255.255.0"
 wait $rpid
@@ -176,12 +174,12 @@ NET_PIDS+=($pid)
 spid=$!
 NET_PIDS+=($spid)
 rss0= rss1= vpid=
-if net_wait_line "$p.out" '^net_rx_stall ' 30; then
+if wait_line "$p.out" '^net_rx_stall ' 30; then
 	# rv_run's subshell -> timeout -> ringvisor
 	vpid=$(pgrep -P "$(pgrep -P $pid | head -n1)" -x ringvisor)
 	sleep 0.5
 	rss0=$(net_rss_kib "$vpid")
-	net_wait_line "$p.out" '^net_rx_stall_end' 10
+	wait_line "$p.out" '^net_rx_stall_end' 10
 	rss1=$(net_rss_kib "$vpid")
 fi
 wait $spid
@@ -201,7 +199,7 @@ ip tuntap add dev "$T" mode tap && NET_TAPS+=("$T")
 "$NET_PEER" recv --bind "172.30.$X.1" --port 9100 --idle-ms 3000 --timeout 60 >"$TMP/hrecv.txt" 2>&1 &
 rpid=$!
 NET_PIDS+=($rpid)
-net_wait_line "$TMP/hrecv.txt" '^recv_ready' 5
+wait_line "$TMP/hrecv.txt" '^recv_ready' 5
 p=$TMP/hostile
 rv_net "$p" 60 "job=net-hostile ip=172.30.$X.2 peer=172.30.$X.1" "tap=$T,ip=172.30.$X.1,mask=255.255.255.0"
 wait $rpid

@@ -1,5 +1,6 @@
 # Helpers for the virtio-net tests (sourced after lib.sh): a /24 in 172.30.0.0/16 that no
-# interface uses, TAP names unique to this run, and the host tool.
+# interface uses, TAP names unique to this run, and the host tool. Waiting for a line in a
+# file (the guest's or net_peer's output) is lib.sh's wait_line.
 NET_PEER=${NET_PEER:-$PWD/$BUILD/tests/net_peer}
 NET_TAPS=()   # persistent TAPs this script made, removed at exit
 NET_PIDS=()   # background processes this script started, stopped at exit
@@ -13,6 +14,7 @@ net_cleanup() {
 trap net_cleanup EXIT
 
 # net_subnet: prints X such that 172.30.X.0/24 is on no interface and no route (random start).
+# bench/net.sh has the same loop (free_subnet), so the bench runs without the tests' files.
 net_subnet() {
 	local i x
 	for i in $(seq 0 254); do
@@ -27,16 +29,6 @@ net_subnet() {
 
 # net_tap_name SUFFIX: a TAP name unique to this run (at most 15 characters).
 net_tap_name() { echo "rv$(( $$ % 100000 ))$1"; }
-
-# net_wait_line FILE REGEX SECONDS: wait until a line matching REGEX shows up in FILE.
-net_wait_line() {
-	local i
-	for i in $(seq 1 $(( $3 * 20 ))); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # VmRSS of a process in KiB (empty if gone).
 net_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }

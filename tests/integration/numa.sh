@@ -23,8 +23,7 @@ start_spin() { # prefix, ringvisor args...
 	local p=$1; shift
 	"$RINGVISOR" --kernel "$GUEST_ELF" --cmdline "job=spin ms=50" "$@" </dev/null >"$p.out" 2>"$p.err" &
 	PID=$!
-	for _ in $(seq 1 100); do grep -q '^tick=2' "$p.out" && return 0; kill -0 $PID 2>/dev/null || break; sleep 0.1; done
-	return 1
+	wait_line "$p.out" '^tick=2' 10 $PID
 }
 stop_spin() { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
 
