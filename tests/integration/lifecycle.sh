@@ -30,8 +30,12 @@ signal_stop() { # name signal
 		fail "$name" "exit status $rc after SIG$sig: $(tail -n3 "$p.err" | tr '\n' ' ')"
 	elif ! grep -q "stopping the VM: received" "$p.err" || ! grep -q "VM stopped, exit status 0" "$p.err"; then
 		fail "$name" "log does not show an orderly stop: $(tr '\n' ' ' <"$p.err")"
-	elif [ -n "$(tail -c1 "$p.out")" ] && [ "$(tail -c1 "$p.out" | od -An -c | tr -d ' ')" != '\n' ]; then
-		fail "$name" "serial output was cut mid-line"
+	elif [ -n "$(tail -c1 "$p.out")" ] && [ "$(tail -c1 "$p.out" | od -An -c | tr -d ' ')" != '\n' ] &&
+		! tail -n1 "$p.out" | grep -qE '^(t|ti|tic|tick|tick=[0-9]*)$'; then
+		# A partial last line is the guest's own when the signal stopped it while it was
+		# printing a tick (each byte is a port write, slow at CPL0 on kvm_pvm: seen in ~1 of
+		# 20 runs). Anything else unterminated is output the VMM lost on the way out.
+		fail "$name" "serial output was cut mid-line: $(tail -c 80 "$p.out" | od -An -c | tr -s ' ' | tr '\n' ' ')"
 	else
 		pass "$name"
 	fi
