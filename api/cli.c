@@ -27,6 +27,7 @@ void config_init(struct vm_config *c)
 	c->memory.shared = 1;
 	c->serial.mode = SERIAL_TTY;
 	c->tuning.engine_poll_ns = 200 * 1000;
+	c->tuning.batch_ns = 200 * 1000;
 	c->tuning.vcpu_spin_ns = 100 * 1000;
 	c->log_level = LOG_INFO;
 	c->api.timeout_ms = 10000;
@@ -95,9 +96,11 @@ void cli_usage(FILE *f)
 		"                           queue_size 256, MAC random locally administered unless given\n"
 		"  --serial tty|file=PATH|off|null\n"
 		"                           COM1: the terminal (default; input from stdin), a file, or nowhere\n"
-		"  --engine poll_us=N,io_poll_us=N,vcpu_spin_us=N,fixed_buffers=on|off\n"
+		"  --engine poll_us=N,io_poll_us=N,batch_us=N,vcpu_spin_us=N,fixed_buffers=on|off\n"
 		"                           how long an idle engine polls before sleeping (default 200),\n"
 		"                           the same while io-wq workers finish disk I/O, e.g. on tmpfs (default 0),\n"
+		"                           on a CPU another thread wants: wait this long between passes\n"
+		"                           instead of polling (default 200; 0: always poll),\n"
 		"                           how long a vCPU spins for a device read's reply (default 100),\n"
 		"                           guest RAM registered (pinned) with the ring for zero-copy I/O (default off)\n"
 		"  --api-socket PATH | path=PATH[,timeout_ms=N][,max_connections=N]\n"
@@ -352,8 +355,10 @@ static int engine_item(void *ctx, const char *key, const char *value)
 		c->tuning.vcpu_spin_ns = n * 1000;
 	else if (!strcmp(key, "io_poll_us"))
 		c->tuning.io_poll_ns = n * 1000;
+	else if (!strcmp(key, "batch_us"))
+		c->tuning.batch_ns = n * 1000;
 	else
-		return bad("--engine", "unknown option '%s' (known: poll_us, io_poll_us, vcpu_spin_us, fixed_buffers)", key);
+		return bad("--engine", "unknown option '%s' (known: poll_us, io_poll_us, batch_us, vcpu_spin_us, fixed_buffers)", key);
 	return 0;
 }
 

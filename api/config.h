@@ -100,6 +100,7 @@ struct vm_config {
 		uint64_t engine_poll_ns; /* how long an idle engine spins before sleeping */
 		uint64_t vcpu_spin_ns;   /* how long a vCPU spins for a read's reply */
 		uint64_t io_poll_ns;     /* how long it spins while device I/O is in the kernel */
+		uint64_t batch_ns;       /* on a shared CPU, wait this long instead of spinning */
 		int fixed_buffers;       /* register guest RAM with the ring (pins it) */
 	} tuning;
 	int log_level;

@@ -3,10 +3,12 @@
 
 #include "exitq.h"
 #include "log.h"
+#include "runqueue.h"
 
 #include <errno.h>
 #include <numaif.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -17,12 +19,24 @@
 #define IORING_SETUP_SUBMIT_ALL (1U << 7)
 #endif
 
+/* How the engine decides that its CPU is shared: over a probe window of at least
+ * PROBE_NS, more than 1/SHARE_DIV of the time it was runnable it spent waiting on a run
+ * queue. The verdict "shared" then holds for HOLD_NS before the next probe, so the
+ * probe's own spinning costs others at most about PROBE_NS in every HOLD_NS. */
+#define ENGINE_PROBE_NS 1000000ull
+#define ENGINE_HOLD_NS 50000000ull
+#define ENGINE_SHARE_DIV 8
+/* A batch wait also ends early once this many completions are ready to handle. */
+#define ENGINE_BATCH_WAKE 64
+
 uint64_t engine_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+static void probe_done(struct engine *e, struct engine_op *op, int res, uint32_t flags);
 
 static void op_ignore(struct engine *e, struct engine_op *op, int res, uint32_t flags)
 {
@@ -48,14 +62,21 @@ int engine_init(struct engine *e, const struct engine_params *p)
 	e->cpus = p->cpus;
 	e->poll_ns = p->poll_ns;
 	e->io_poll_ns = p->io_poll_ns;
+	e->batch_ns = p->batch_ns;
+	e->runqueue_fd = -1;
 	snprintf(e->name, sizeof(e->name), "%s", p->name ? p->name : "rv-engine");
 	e->doorbell_op.handler = op_doorbell;
 	e->ignore_op.handler = op_ignore;
+	e->probe_op.handler = probe_done;
 	atomic_store(&e->awake, 1);
 
 	/* COOP_TASKRUN: completions finished elsewhere (io-wq, poll wake-ups) do not IPI the
 	 * spinning engine; TASKRUN_FLAG tells it, through the SQ ring flags, when to enter the
-	 * kernel to collect them, which the loop folds into its one submit. */
+	 * kernel to collect them, which the loop folds into its one submit. DEFER_TASKRUN
+	 * (with SINGLE_ISSUER, see engine.h) keeps that work until the engine asks for it, and
+	 * wakes a waiting engine only once it has as much as the engine said it waits for.
+	 * R_DISABLED: the engine thread, not this one, becomes the submitter when it enables
+	 * the ring in engine_run(); until then other threads may still register files. */
 	/* The ring is created here, on the caller's thread: prefer the engine's node while the
 	 * kernel allocates its memory, so it sits where the engine thread will run. */
 	int saved_mode = MPOL_DEFAULT;
@@ -67,8 +88,16 @@ int engine_init(struct engine *e, const struct engine_params *p)
 		prefer = set_mempolicy(MPOL_PREFERRED, mask, sizeof(mask) * 8) == 0;
 	}
 	memset(&up, 0, sizeof(up));
-	up.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+	up.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+		   IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
 	ret = io_uring_queue_init_params(entries, &e->ring, &up);
+	e->single_issuer = ret == 0;
+	e->ring_disabled = e->single_issuer;
+	if (ret == -EINVAL) { /* before 6.1: no DEFER_TASKRUN */
+		memset(&up, 0, sizeof(up));
+		up.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+		ret = io_uring_queue_init_params(entries, &e->ring, &up);
+	}
 	if (ret == -EINVAL) {
 		memset(&up, 0, sizeof(up));
 		up.flags = IORING_SETUP_SUBMIT_ALL;
@@ -177,6 +206,21 @@ struct io_uring_sqe *engine_sqe(struct engine *e, struct engine_op *op)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
 
+	if (!sqe && e->ring_disabled) {
+		/* before start the SQ cannot be flushed: keep the SQE aside */
+		if (e->n_early == e->early_cap) {
+			unsigned cap = e->early_cap ? 2 * e->early_cap : 64;
+			struct io_uring_sqe *bigger = realloc(e->early, cap * sizeof(*bigger));
+			if (!bigger) {
+				log_error("engine %s: out of memory for SQEs queued before start", e->name);
+				abort();
+			}
+			e->early = bigger;
+			e->early_cap = cap;
+		}
+		sqe = &e->early[e->n_early++];
+		memset(sqe, 0, sizeof(*sqe));
+	}
 	while (!sqe) {
 		/* SQ full: hand what we have to the kernel, then take a slot. */
 		int ret = io_uring_submit(&e->ring);
@@ -274,12 +318,91 @@ static bool exitqs_pending(struct engine *e)
 	return false;
 }
 
+/* A schedstat read finished: the start of a probe window, or its end and verdict. A
+ * window that finds the CPU free is the start of the next one. */
+static void probe_done(struct engine *e, struct engine_op *op, int res, uint32_t flags)
+{
+	struct runqueue_sample s;
+	uint64_t now = engine_now_ns();
+	(void)op, (void)flags;
+
+	e->probe_reading = false;
+	if (res <= 0 || runqueue_parse(e->probe_buf, (size_t)res, &s) < 0) {
+		log_warn("engine %s: cannot read its schedstat (%s): it always spins from now on", e->name,
+			 res < 0 ? strerror(-res) : "unexpected contents");
+		close(e->runqueue_fd);
+		e->runqueue_fd = -1;
+		return;
+	}
+	if (e->probe_start_ns && runqueue_contended(&e->probe_start, &s, ENGINE_SHARE_DIV)) {
+		e->shared_until_ns = now + ENGINE_HOLD_NS;
+		e->probe_start_ns = 0;
+		return;
+	}
+	e->probe_start = s;
+	e->probe_start_ns = now;
+}
+
+/* Whether another thread wants the engine's CPU (see ENGINE_PROBE_NS). Asked while the
+ * engine would spin, which is also when probe windows start and end. */
+static bool cpu_shared(struct engine *e, uint64_t now)
+{
+	if (e->runqueue_fd < 0)
+		return false;
+	if (now < e->shared_until_ns)
+		return true;
+	if (!e->probe_reading && (!e->probe_start_ns || now - e->probe_start_ns >= ENGINE_PROBE_NS)) {
+		/* procfs cannot be read without blocking: an io-wq worker does it, and the
+		 * engine thread itself stays within io_uring_enter */
+		io_uring_prep_read(engine_sqe(e, &e->probe_op), e->runqueue_fd, e->probe_buf, sizeof(e->probe_buf), 0);
+		e->probe_reading = true;
+	}
+	return false;
+}
+
+/* Wait up to batch_ns (or for ENGINE_BATCH_WAKE completions) instead of spinning. The
+ * engine stays "awake" for producers and pollers: it will look at their queues within
+ * batch_ns, so nobody rings its doorbell or re-enables guest notifications for it. */
+static void batch_wait(struct engine *e)
+{
+	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = (long long)e->batch_ns };
+	struct io_uring_cqe *cqe;
+
+	e->stats.batch_waits++;
+	e->stats.enters++;
+	io_uring_submit_and_wait_timeout(&e->ring, &cqe, ENGINE_BATCH_WAKE, &ts, NULL);
+}
+
+/* Make the calling thread the ring's submitter, then queue what waited for that. */
+static void enable_ring(struct engine *e)
+{
+	if (!e->ring_disabled)
+		return;
+	/* liburing 2.3 declares io_uring_enable_rings() but does not export it */
+	if (syscall(__NR_io_uring_register, e->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
+		log_error("engine %s: cannot enable its ring: %s", e->name, strerror(errno));
+	e->ring_disabled = false;
+	for (unsigned i = 0; i < e->n_early; i++)
+		*engine_sqe(e, NULL) = e->early[i]; /* the copy carries the op */
+	free(e->early);
+	e->early = NULL;
+	e->n_early = e->early_cap = 0;
+}
+
 void engine_run(struct engine *e)
 {
 	uint64_t last_work = engine_now_ns();
 	unsigned idle_spins = 0;
+	bool batched = false; /* the last wait was a batch wait and nothing has come since */
 
+	enable_ring(e);
 	atomic_store(&e->tid, (int)syscall(SYS_gettid));
+	if (e->batch_ns && e->runqueue_fd < 0) {
+		e->runqueue_fd = runqueue_open();
+		if (e->runqueue_fd < 0)
+			log_debug("engine %s: no run-queue statistics (%s): it always spins", e->name,
+				  strerror(-e->runqueue_fd));
+	}
 	if (e->on_start)
 		e->on_start(e, e->on_start_arg);
 	while (!e->stop) {
@@ -302,6 +425,7 @@ void engine_run(struct engine *e)
 		if (work) {
 			last_work = 0; /* refreshed lazily below: avoid a clock read per busy loop */
 			idle_spins = 0;
+			batched = false;
 			continue;
 		}
 		/* Idle: look at the queues as often as possible, at the clock every 16th time. */
@@ -312,10 +436,17 @@ void engine_run(struct engine *e)
 		uint64_t now = engine_now_ns();
 		if (!last_work)
 			last_work = now;
-		if (now - last_work < (e->io_pending ? e->io_poll_ns : e->poll_ns)) {
+		if (!batched && now - last_work < (e->io_pending ? e->io_poll_ns : e->poll_ns)) {
+			if (e->batch_ns && cpu_shared(e, now)) {
+				batch_wait(e);
+				batched = true;
+				idle_spins = 0;
+				continue;
+			}
 			__builtin_ia32_pause();
 			continue;
 		}
+		/* Nothing came during a batch wait: the traffic has stopped, sleep. */
 		/* Idle long enough: sleep. The store/fence/recheck pairs with the producer's
 		 * push/fence/check of 'awake' so a message is never left unseen. */
 		atomic_store(&e->awake, 0);
@@ -329,6 +460,7 @@ void engine_run(struct engine *e)
 		atomic_store(&e->awake, 1);
 		pollers_after_sleep(e);
 		last_work = 0;
+		batched = false;
 	}
 }
 
@@ -367,4 +499,9 @@ void engine_destroy(struct engine *e)
 	engine_join(e);
 	io_uring_queue_exit(&e->ring);
 	e->ring.ring_fd = -1; /* the number may soon name another ring */
+	free(e->early);
+	e->early = NULL;
+	if (e->runqueue_fd >= 0)
+		close(e->runqueue_fd);
+	e->runqueue_fd = -1;
 }

@@ -6,9 +6,21 @@
  * the loop submits once per iteration. The loop polls adaptively: it spins on its
  * completion queue and its exit queues for poll_ns after the last piece of work, then
  * sleeps in io_uring_enter. Cross-thread senders that find it asleep ring its doorbell
- * with IORING_OP_MSG_RING. */
+ * with IORING_OP_MSG_RING.
+ *
+ * Spinning is free only while nobody else wants the engine's CPU. When the scheduler
+ * says another thread is waiting for it (runqueue.h), the engine stops spinning and
+ * instead waits up to batch_ns at a time, collecting whatever arrived meanwhile in one
+ * pass (NAPI's deferred-interrupt idea): a TAP flooding the guest then wakes the engine
+ * every batch_ns instead of once per frame, and the CPU it no longer burns goes to the
+ * thread that wanted it, often the one producing the traffic. The ring is set up with
+ * DEFER_TASKRUN so that completions arriving during such a wait do not wake it one by
+ * one; that makes the engine thread the ring's only submitter (SINGLE_ISSUER): after
+ * engine_run() starts, only that thread may submit to or register with the ring. */
 #ifndef RV_ENGINE_H
 #define RV_ENGINE_H
+
+#include "runqueue.h"
 
 #include <liburing.h>
 #include <pthread.h>
@@ -35,11 +47,13 @@ struct engine_params {
 	unsigned entries;      /* SQ size; 0 picks a default */
 	uint64_t poll_ns;      /* spin this long after the last work before sleeping */
 	uint64_t io_poll_ns;   /* the same while device I/O is in the kernel (see io_pending) */
+	uint64_t batch_ns;     /* instead of spinning on a shared CPU, wait this long (0: always spin) */
 	const char *name;      /* thread name, e.g. "rv-engine0" */
 };
 
 struct engine_stats {
 	uint64_t loops, enters, sleeps, cqes, exits, doorbells;
+	uint64_t batch_waits; /* waits of batch_ns taken instead of spinning on a shared CPU */
 };
 
 #define ENGINE_MAX_EXITQS 256
@@ -71,7 +85,22 @@ struct engine {
 	struct io_uring ring;
 	int node;
 	cpu_set_t cpus;
-	uint64_t poll_ns, io_poll_ns;
+	uint64_t poll_ns, io_poll_ns, batch_ns;
+	bool single_issuer;        /* ring made R_DISABLED + SINGLE_ISSUER + DEFER_TASKRUN */
+	bool ring_disabled;        /* not yet enabled by engine_run(): nothing can be submitted */
+	/* SQEs queued before the ring was enabled that did not fit in the SQ; engine_run()
+	 * submits them first. */
+	struct io_uring_sqe *early;
+	unsigned n_early, early_cap;
+	/* Whether the CPU is shared (engine thread only): schedstat is read through the
+	 * ring at the start and end of a probe window; the verdict "shared" holds until
+	 * shared_until_ns. */
+	int runqueue_fd;           /* -1: unknown, never batch */
+	bool probe_reading;        /* a schedstat read is in flight */
+	uint64_t probe_start_ns, shared_until_ns;
+	struct runqueue_sample probe_start;
+	char probe_buf[96];
+	struct engine_op probe_op;
 	/* Device requests now in the kernel that an io-wq worker must complete (e.g. file
 	 * I/O on tmpfs, which cannot be done inline). While there are some, the engine
 	 * spins only io_poll_ns before sleeping: their completions wake it, and the CPU it
@@ -114,8 +143,9 @@ void engine_destroy(struct engine *e);
 /* Engine thread only: leave the loop after this iteration. */
 void engine_stop(struct engine *e);
 
-/* Engine thread (or before start): an SQE whose completion calls op->handler.
- * Never fails: a full SQ is flushed to the kernel first. */
+/* Engine thread (or before start): an SQE whose completion calls op->handler, to be
+ * filled in before the next call. Never fails: a full SQ is flushed to the kernel first
+ * (before start, the SQEs that do not fit wait in memory until engine_run()). */
 struct io_uring_sqe *engine_sqe(struct engine *e, struct engine_op *op);
 
 /* Any thread: make sure a sleeping engine wakes up and looks at its exit queues.

@@ -220,7 +220,7 @@ static int setup_engines(struct machine *m, const struct vm_config *c)
 		char name[16];
 		snprintf(name, sizeof(name), "rv-engine%d", nodes[e]);
 		struct engine_params p = { .node = nodes[e], .poll_ns = c->tuning.engine_poll_ns,
-					   .io_poll_ns = c->tuning.io_poll_ns, .name = name,
+					   .io_poll_ns = c->tuning.io_poll_ns, .batch_ns = c->tuning.batch_ns, .name = name,
 					   .cpus = m->place->engine[e].cpus, .iowq_cpus = m->place->engine[e].iowq };
 		if (!eng)
 			return -ENOMEM;
@@ -559,10 +559,10 @@ static void log_stats(struct machine *m)
 {
 	for (unsigned e = 0; e < m->n_engines; e++) {
 		const struct engine_stats *s = &m->engines[e]->stats;
-		log_info("engine %s: loops=%llu io_uring_enter=%llu sleeps=%llu cqes=%llu exits=%llu doorbells=%llu",
-			 m->engines[e]->name, (unsigned long long)s->loops, (unsigned long long)s->enters,
-			 (unsigned long long)s->sleeps, (unsigned long long)s->cqes, (unsigned long long)s->exits,
-			 (unsigned long long)s->doorbells);
+		log_info("engine %s: loops=%llu io_uring_enter=%llu sleeps=%llu batch_waits=%llu cqes=%llu exits=%llu "
+			 "doorbells=%llu", m->engines[e]->name, (unsigned long long)s->loops, (unsigned long long)s->enters,
+			 (unsigned long long)s->sleeps, (unsigned long long)s->batch_waits, (unsigned long long)s->cqes,
+			 (unsigned long long)s->exits, (unsigned long long)s->doorbells);
 	}
 	for (unsigned i = 0; i < m->n_disks; i++) {
 		struct blk_dev *b = m->disks[i];

@@ -1,12 +1,13 @@
 /* Unit tests for the engine alone: op dispatch, exit forwarding over MSG_RING with
  * posted writes ordered before a read, timeouts, writer/reader streams, signals, stop,
- * and multishot reads from a provided-buffer ring. */
+ * multishot reads from a provided-buffer ring, and batch waits on a shared CPU. */
 #include "check.h"
 
 #include "engine/bufring.h"
 #include "engine/engine.h"
 #include "engine/exitq.h"
 #include "engine/log.h"
+#include "engine/runqueue.h"
 #include "engine/sigwatch.h"
 #include "engine/stream.h"
 
@@ -411,6 +412,76 @@ static void test_multishot_read_buf_ring(void)
 	engine_destroy(&e);
 }
 
+/* ---- batch waits on a shared CPU ---- */
+static void test_runqueue_parse(void)
+{
+	struct runqueue_sample a, b;
+	const char good[] = "369603 71726 2\n";
+	CHECK_EQ(runqueue_parse(good, sizeof(good) - 1, &a), 0);
+	CHECK_EQ(a.run_ns, 369603);
+	CHECK_EQ(a.wait_ns, 71726);
+	CHECK_EQ(runqueue_parse(good, sizeof(good) - 2, &a), -EINVAL); /* cut short */
+	CHECK_EQ(runqueue_parse("12 x 3\n", 7, &a), -EINVAL);
+	CHECK_EQ(runqueue_parse("", 0, &a), -EINVAL);
+	/* 1/8 of the runnable time spent waiting is the threshold */
+	a = (struct runqueue_sample){ 1000, 1000 };
+	b = (struct runqueue_sample){ 1000 + 700, 1000 + 100 };
+	CHECK(!runqueue_contended(&a, &b, 8));
+	b.wait_ns = 1000 + 101;
+	CHECK(runqueue_contended(&a, &b, 8));
+	CHECK(!runqueue_contended(&b, &a, 8)); /* samples out of order: no verdict */
+}
+
+static _Atomic int hog_run;
+
+static void *cpu_hog(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&hog_run))
+		;
+	return NULL;
+}
+
+static void stop_engine(struct engine *e, struct engine_timer *t) { (void)t; engine_stop(e); }
+
+/* An engine that always has a reason to spin (poll_us of a second), on CPU 0, with a
+ * busy thread on CPU 0 beside it for 300 ms: how many batch waits it took. */
+static void batch_waits_beside_hog(uint64_t batch_ns, uint64_t *n)
+{
+	struct engine e;
+	struct engine_params p = params(1000000000);
+	struct engine_timer t;
+	pthread_t hog;
+	pthread_attr_t attr;
+
+	p.batch_ns = batch_ns;
+	CPU_SET(0, &p.cpus);
+	CHECK_EQ(engine_init(&e, &p), 0);
+	engine_timer_arm(&e, &t, 300000000, stop_engine, NULL);
+	atomic_store(&hog_run, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setaffinity_np(&attr, sizeof(p.cpus), &p.cpus);
+	CHECK_EQ(pthread_create(&hog, &attr, cpu_hog, NULL), 0);
+	pthread_attr_destroy(&attr);
+	CHECK_EQ(engine_start(&e), 0);
+	engine_join(&e);
+	atomic_store(&hog_run, 0);
+	pthread_join(hog, NULL);
+	*n = e.stats.batch_waits;
+	engine_destroy(&e);
+}
+
+static void test_batch_on_shared_cpu(void)
+{
+	/* a spinning engine and a busy thread on one CPU: the engine stops spinning */
+	uint64_t n = 0;
+	batch_waits_beside_hog(100000, &n);
+	CHECK(n > 0);
+	/* batch_us=0 keeps the old behaviour: always spin */
+	batch_waits_beside_hog(0, &n);
+	CHECK_EQ(n, 0);
+}
+
 int main(void)
 {
 	log_init();
@@ -423,5 +494,7 @@ int main(void)
 	RUN(test_reader_until_eof);
 	RUN(test_sigterm_on_ring);
 	RUN(test_multishot_read_buf_ring);
+	RUN(test_runqueue_parse);
+	RUN(test_batch_on_shared_cpu);
 	CHECK_EXIT();
 }
