@@ -15,7 +15,8 @@
  * received, so the host can keep a window. Ends at END on every flow, at count=N
  * frames, or idle_ms= (3000) after the last frame. stall_after=N stall_ms=M: after N
  * frames stop taking buffers back for M ms (the device runs out of RX buffers), then
- * go on. Fails on any corrupt or duplicate frame, and on loss unless allow_loss=1.
+ * go on. Fails on any corrupt or duplicate frame, and on loss unless allow_loss=1. A frame
+ * that comes after a later one of its flow (queues reorder) counts as late, not lost.
  *   net_rx frames=N bytes=N lost=N dup=N bad=N seconds=S pps=N gbps=G pairs=P ...
  *   net_rxq queue=q frames=N */
 #include "net.h"
@@ -137,12 +138,37 @@ int job_net_tx(void)
 struct rx_state {
     u16 port, peer_port, pairs, ack_every;
     int ack;
-    u64 frames, bytes, lost, dup, bad;
+    u64 frames, bytes, lost, dup, bad, late;
     u64 recv[NET_MAX_PAIRS], expect[NET_MAX_PAIRS], end_seq[NET_MAX_PAIRS], qframes[NET_MAX_PAIRS];
     int ended[NET_MAX_PAIRS], flowing[NET_MAX_PAIRS];
     u64 t_first, t_last;
+    /* Which of the last RX_WINDOW sequence numbers below expect[] arrived: with several
+     * queues a flow's frames can arrive out of order (the TAP moves the flow to another
+     * queue), and a late frame is not a duplicate. */
+#define RX_WINDOW 8192
+    u64 seen[NET_MAX_PAIRS][RX_WINDOW / 64];
 };
 static struct rx_state rx;
+
+/* Mark seq as arrived; returns whether it already was. */
+static int rx_seen_set(u32 flow, u64 seq)
+{
+    u64 *w = &rx.seen[flow][(seq % RX_WINDOW) / 64], bit = 1ull << (seq % 64);
+    int was = !!(*w & bit);
+    *w |= bit;
+    return was;
+}
+
+/* seqs [from, to) have not arrived (yet): forget what their slots held before */
+static void rx_seen_clear(u32 flow, u64 from, u64 to)
+{
+    if (to - from >= RX_WINDOW) {
+        memset(rx.seen[flow], 0, sizeof(rx.seen[flow]));
+        return;
+    }
+    for (u64 k = from; k < to; k++)
+        rx.seen[flow][(k % RX_WINDOW) / 64] &= ~(1ull << (k % 64));
+}
 
 static void rx_udp(struct net_stack *s, u16 q, const u8 *frame, u32 src, u16 sport, u16 dport, const u8 *data, u32 len)
 {
@@ -174,13 +200,17 @@ static void rx_udp(struct net_stack *s, u16 q, const u8 *frame, u32 src, u16 spo
     rx.t_last = now;
     rx.frames++, rx.bytes += len, rx.qframes[q]++;
     rx.recv[flow]++;
-    if (h.seq == rx.expect[flow])
-        rx.expect[flow]++;
-    else if (h.seq > rx.expect[flow]) {
+    if (h.seq >= rx.expect[flow]) {
         rx.lost += h.seq - rx.expect[flow];
+        rx_seen_clear(flow, rx.expect[flow], h.seq + 1);
+        rx_seen_set(flow, h.seq);
         rx.expect[flow] = h.seq + 1;
-    } else
-        rx.dup++;
+    } else if (rx.expect[flow] - h.seq <= RX_WINDOW && !rx_seen_set(flow, h.seq)) {
+        rx.late++; /* counted lost when a later one came first */
+        rx.lost--;
+    } else {
+        rx.dup++; /* seen before (or too old to tell) */
+    }
     if (rx.ack && rx.recv[flow] % rx.ack_every == 0) {
         struct rvnet_payload a;
         rvnet_stamp(&a, sizeof a, flow, rx.recv[flow], RVNET_ACK);
@@ -253,8 +283,8 @@ int job_net_rx(void)
     char r[96];
     rate(rx.frames, rx.bytes, rx.t_last - rx.t_first, r, sizeof r);
     gprintf("net_rx frames=%lu bytes=%lu lost=%lu dup=%lu bad=%lu %s pairs=%u bad_ip=%lu bad_udp=%lu "
-            "rx_partial_csum=%lu rx_data_valid=%lu rx_multi_buf=%lu\n", rx.frames, rx.bytes, rx.lost, rx.dup, rx.bad, r,
-            rx.pairs, s.bad_ip, s.bad_udp, n->rx_partial_csum, n->rx_data_valid, n->rx_multi_buf);
+            "rx_partial_csum=%lu rx_data_valid=%lu rx_multi_buf=%lu late=%lu\n", rx.frames, rx.bytes, rx.lost, rx.dup,
+            rx.bad, r, rx.pairs, s.bad_ip, s.bad_udp, n->rx_partial_csum, n->rx_data_valid, n->rx_multi_buf, rx.late);
     for (u16 q = 0; q < rx.pairs; q++)
         gprintf("net_rxq queue=%u frames=%lu\n", q, rx.qframes[q]);
     if (stall_after)

@@ -147,6 +147,22 @@ else
 	fail net_checksum_offload_both_ways "rx: $(why "$p") tx: $(why "$p2") host: $(tr '\n' ' ' <"$TMP/csrecv.txt")"
 fi
 
+# --- frames of a flow out of order (as queues reorder them): late, not lost or duplicate ---
+X=$(net_subnet); T=$(net_tap_name o)
+p=$TMP/reorder
+rv_net "$p" 120 "job=net-rx ip=172.30.$X.2 peer=172.30.$X.1 seconds=100" "tap=$T,ip=172.30.$X.1,mask=255.255.255.0" &
+pid=$!
+NET_PIDS+=($pid)
+"$NET_PEER" send --bind "172.30.$X.1" --port 9300 --to "172.30.$X.2" --dport 9200 --mib 8 --window 512 --swap-every 7 \
+	>"$TMP/reorder.txt" 2>&1
+wait $pid
+late=$(kv "$p.out" late)
+if ok_run "$p" && grep -qE '^net_rx .*lost=0 dup=0 bad=0' "$p.out" && [ "${late:-0}" -ge 500 ]; then
+	pass net_rx_reordered_frames_counted_late
+else
+	fail net_rx_reordered_frames_counted_late "late=${late:-?}; $(why "$p") host: $(tr '\n' ' ' <"$TMP/reorder.txt")"
+fi
+
 # --- without MRG_RXBUF: one chain per frame; on an existing multi-queue TAP used with one pair ---
 X=$(net_subnet); T=$(net_tap_name n)
 ip tuntap add dev "$T" mode tap multi_queue && NET_TAPS+=("$T")

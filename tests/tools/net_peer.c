@@ -6,10 +6,12 @@
  *       byte; the kernel checked the UDP checksum) and its sequence.
  *       Prints: recv frames=N bytes=N lost=N dup=N bad=N seconds=S pps=N gbps=G flows=N
  *   net_peer send --bind IP --port BASE --to GUEST_IP --dport GBASE [--flows N] [--size B]
- *                 [--count N | --mib M | --seconds S] [--window W] [--hello-ms MS]
+ *                 [--count N | --mib M | --seconds S] [--window W] [--hello-ms MS] [--swap-every N]
  *       Waits for the guest's HELLO on each flow (from GUEST_IP:GBASE+q to BASE+q), then
  *       sends flow q from BASE+q to GBASE+q: as fast as it can, or with --window W at most
  *       W frames beyond what the guest has ACKed. Then 5 END datagrams per flow.
+ *       --swap-every N sends frames k+1 before k for every k that is a multiple of N, as
+ *       queues can reorder a flow (the guest must count those late, not duplicate).
  *       Prints: send frames=N bytes=N seconds=S pps=N gbps=G flows=N acked=N
  * Exit status 0 when everything arrived intact (recv) or was sent (send); 1 otherwise;
  * 2 for bad arguments or a socket error. The payload format is the kit's (net.h). */
@@ -18,6 +20,7 @@
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -103,7 +106,7 @@ static int bind_udp(const char *ip, int port, int rcvbuf)
 
 static struct {
 	const char *bind, *to;
-	int port, dport, flows, size, window, hello_ms, idle_ms, allow_loss;
+	int port, dport, flows, size, window, hello_ms, idle_ms, allow_loss, swap_every;
 	uint64_t count;
 	double seconds, timeout;
 } opt = { .flows = 1, .size = 1472, .hello_ms = 20000, .idle_ms = 3000, .count = 100000, .timeout = 600 };
@@ -268,11 +271,26 @@ static int do_send(void)
 				msgs[i].msg_hdr.msg_iov = &iov[i];
 				msgs[i].msg_hdr.msg_iovlen = 1;
 			}
+			bool swapped[BATCH] = { false }; /* i carries seq+i+1, i+1 carries seq+i */
+			for (uint64_t i = 0; opt.swap_every && i + 1 < room; i++)
+				if ((seq[q] + i) % (uint64_t)opt.swap_every == 0) {
+					struct iovec t = iov[i];
+					iov[i] = iov[i + 1];
+					iov[i + 1] = t;
+					swapped[i++] = true;
+				}
 			int sent = room ? sendmmsg(fds[q], msgs, (unsigned)room, 0) : 0;
 			if (sent < 0) {
 				if (errno == ENOBUFS || errno == EAGAIN)
 					continue;
 				die("sendmmsg");
+			}
+			if (sent > 0 && (uint64_t)sent < room && swapped[sent - 1]) {
+				/* the batch stopped between a swapped pair: send its other half now */
+				while (send(fds[q], iov[sent].iov_base, iov[sent].iov_len, 0) < 0)
+					if (errno != ENOBUFS && errno != EAGAIN)
+						die("send");
+				sent++;
 			}
 			seq[q] += (uint64_t)sent;
 			total += (uint64_t)sent;
@@ -319,7 +337,7 @@ int main(int argc, char **argv)
 		{ "bind", 1, 0, 'b' }, { "port", 1, 0, 'p' }, { "to", 1, 0, 't' }, { "dport", 1, 0, 'd' },
 		{ "flows", 1, 0, 'f' }, { "size", 1, 0, 's' }, { "count", 1, 0, 'c' }, { "mib", 1, 0, 'm' },
 		{ "seconds", 1, 0, 'S' }, { "window", 1, 0, 'w' }, { "hello-ms", 1, 0, 'H' }, { "idle-ms", 1, 0, 'i' },
-		{ "timeout", 1, 0, 'T' }, { "allow-loss", 0, 0, 'L' }, { 0, 0, 0, 0 },
+		{ "timeout", 1, 0, 'T' }, { "allow-loss", 0, 0, 'L' }, { "swap-every", 1, 0, 'W' }, { 0, 0, 0, 0 },
 	};
 	int c;
 	uint64_t mib = 0;
@@ -344,10 +362,11 @@ int main(int argc, char **argv)
 		case 'i': opt.idle_ms = atoi(optarg); break;
 		case 'T': opt.timeout = atof(optarg); break;
 		case 'L': opt.allow_loss = 1; break;
+		case 'W': opt.swap_every = atoi(optarg); break;
 		default: return 2;
 		}
 	}
-	if (!opt.bind || !opt.port || opt.flows < 1 || opt.flows > MAX_FLOWS || opt.size < (int)sizeof(struct payload) ||
+	if (!opt.bind || !opt.port || opt.swap_every < 0 || opt.flows < 1 || opt.flows > MAX_FLOWS || opt.size < (int)sizeof(struct payload) ||
 	    opt.size > 1472 || (!strcmp(argv[1], "send") && (!opt.to || !opt.dport))) {
 		fprintf(stderr, "net_peer: need --bind and --port (send: --to, --dport), 1..%d flows, size 32..1472\n",
 			MAX_FLOWS);
