@@ -60,22 +60,9 @@ trap 'exit 130' INT TERM
 FAILED=0
 
 # A /24 nobody uses, and one multi-queue TAP both VMMs open in turn (same link, same host side).
-# free_subnet: prints X such that 172.30.X.0/24 is on no interface and no route (random start);
-# the same loop as net_subnet in tests/integration/net_lib.bash, kept here so that the bench
-# does not depend on the tests' scripts.
-free_subnet() {
-	local i x
-	for i in $(seq 0 254); do
-		x=$(( (RANDOM + i) % 250 + 3 ))
-		if ! ip -4 addr show | grep -q "inet 172\.30\.$x\." && [ -z "$(ip route show 172.30.$x.0/24)" ]; then
-			echo "$x"
-			return 0
-		fi
-	done
-	return 1
-}
+. "$ROOT/tests/tools/net_subnet.sh" # net_subnet: the tests' free /24 finder
 if [ -z "${SUBNET:-}" ]; then
-	x=$(free_subnet) || bench_die "no free /24 in 172.30.0.0/16"
+	x=$(net_subnet) || bench_die "no free /24 in 172.30.0.0/16"
 	SUBNET=172.30.$x
 fi
 HOST_IP=$SUBNET.1 GUEST_IP=$SUBNET.2

@@ -84,7 +84,9 @@ void engine_buf_ring_free(struct engine *e, struct engine_buf_ring *r)
 {
 	if (!r->br)
 		return;
-	if (r->registered && e->ring.ring_fd >= 0)
+	/* From another thread once the engine has run (teardown), the kernel refuses; the
+	 * ring's own teardown (engine_destroy) then drops the registration. */
+	if (r->registered && e->ring.ring_fd >= 0 && engine_owns_ring(e))
 		io_uring_unregister_buf_ring(&e->ring, r->bgid);
 	munmap(r->br, r->entries * sizeof(struct io_uring_buf));
 	memset(r, 0, sizeof(*r));

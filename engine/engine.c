@@ -91,8 +91,7 @@ int engine_init(struct engine *e, const struct engine_params *p)
 	up.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
 		   IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
 	ret = io_uring_queue_init_params(entries, &e->ring, &up);
-	e->single_issuer = ret == 0;
-	e->ring_disabled = e->single_issuer;
+	e->ring_disabled = ret == 0;
 	if (ret == -EINVAL) { /* before 6.1: no DEFER_TASKRUN */
 		memset(&up, 0, sizeof(up));
 		up.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
@@ -249,6 +248,12 @@ void engine_doorbell(struct engine *e, struct io_uring *from)
 }
 
 void engine_stop(struct engine *e) { e->stop = true; }
+
+bool engine_owns_ring(struct engine *e)
+{
+	return e->ring_disabled || !(e->ring.flags & IORING_SETUP_SINGLE_ISSUER) ||
+	       atomic_load(&e->tid) == (int)syscall(SYS_gettid);
+}
 
 static void timer_done(struct engine *e, struct engine_op *op, int res, uint32_t flags)
 {
@@ -446,9 +451,9 @@ void engine_run(struct engine *e)
 			__builtin_ia32_pause();
 			continue;
 		}
-		/* Nothing came during a batch wait: the traffic has stopped, sleep. */
-		/* Idle long enough: sleep. The store/fence/recheck pairs with the producer's
-		 * push/fence/check of 'awake' so a message is never left unseen. */
+		/* Idle long enough, or nothing came during a batch wait: sleep. The store/fence/
+		 * recheck pairs with the producer's push/fence/check of 'awake' so a message is
+		 * never left unseen. */
 		atomic_store(&e->awake, 0);
 		atomic_thread_fence(memory_order_seq_cst);
 		bool pending = pollers_before_sleep(e);

@@ -86,8 +86,7 @@ struct engine {
 	int node;
 	cpu_set_t cpus;
 	uint64_t poll_ns, io_poll_ns, batch_ns;
-	bool single_issuer;        /* ring made R_DISABLED + SINGLE_ISSUER + DEFER_TASKRUN */
-	bool ring_disabled;        /* not yet enabled by engine_run(): nothing can be submitted */
+	bool ring_disabled;        /* R_DISABLED + SINGLE_ISSUER, not yet enabled by engine_run() */
 	/* SQEs queued before the ring was enabled that did not fit in the SQ; engine_run()
 	 * submits them first. */
 	struct io_uring_sqe *early;
@@ -139,6 +138,10 @@ void engine_run(struct engine *e);
 /* Wait for the engine thread to finish, then release the ring. */
 void engine_join(struct engine *e);
 void engine_destroy(struct engine *e);
+
+/* Whether the calling thread may submit to or register with the ring: it is not enabled
+ * yet, it is not SINGLE_ISSUER (older kernels), or this is its engine thread. */
+bool engine_owns_ring(struct engine *e);
 
 /* Engine thread only: leave the loop after this iteration. */
 void engine_stop(struct engine *e);

@@ -13,19 +13,7 @@ net_cleanup() {
 }
 trap net_cleanup EXIT
 
-# net_subnet: prints X such that 172.30.X.0/24 is on no interface and no route (random start).
-# bench/net.sh has the same loop (free_subnet), so the bench runs without the tests' files.
-net_subnet() {
-	local i x
-	for i in $(seq 0 254); do
-		x=$(( (RANDOM + i) % 250 + 3 ))
-		if ! ip -4 addr show | grep -q "inet 172\.30\.$x\." && [ -z "$(ip route show 172.30.$x.0/24)" ]; then
-			echo "$x"
-			return 0
-		fi
-	done
-	return 1
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../tools/net_subnet.sh" # net_subnet
 
 # net_tap_name SUFFIX: a TAP name unique to this run (at most 15 characters).
 net_tap_name() { echo "rv$(( $$ % 100000 ))$1"; }

@@ -1,6 +1,7 @@
 /* Unit tests for the engine alone: op dispatch, exit forwarding over MSG_RING with
  * posted writes ordered before a read, timeouts, writer/reader streams, signals, stop,
- * multishot reads from a provided-buffer ring, and batch waits on a shared CPU. */
+ * multishot reads from a provided-buffer ring, the ring's one submitter, and batch waits
+ * on a shared CPU. */
 #include "check.h"
 
 #include "engine/bufring.h"
@@ -412,6 +413,34 @@ static void test_multishot_read_buf_ring(void)
 	engine_destroy(&e);
 }
 
+static void stop_engine(struct engine *e, struct engine_timer *t);
+
+/* ---- who may use a SINGLE_ISSUER ring ---- */
+static void *owns_from_other_thread(void *arg)
+{
+	return (void *)(uintptr_t)engine_owns_ring(arg);
+}
+
+static void test_ring_owner(void)
+{
+	struct engine e;
+	struct engine_params p = params(0);
+	struct engine_timer t;
+	pthread_t other;
+	void *owns;
+
+	CHECK_EQ(engine_init(&e, &p), 0);
+	CHECK(engine_owns_ring(&e)); /* not started: anyone may register */
+	engine_timer_arm(&e, &t, 1000000, stop_engine, NULL);
+	engine_run(&e); /* this thread becomes the submitter */
+	CHECK(engine_owns_ring(&e));
+	CHECK_EQ(pthread_create(&other, NULL, owns_from_other_thread, &e), 0);
+	pthread_join(other, &owns);
+	/* another thread only where the kernel enforces one submitter */
+	CHECK_EQ(owns != NULL, !(e.ring.flags & IORING_SETUP_SINGLE_ISSUER));
+	engine_destroy(&e);
+}
+
 /* ---- batch waits on a shared CPU ---- */
 static void test_runqueue_parse(void)
 {
@@ -494,6 +523,7 @@ int main(void)
 	RUN(test_reader_until_eof);
 	RUN(test_sigterm_on_ring);
 	RUN(test_multishot_read_buf_ring);
+	RUN(test_ring_owner);
 	RUN(test_runqueue_parse);
 	RUN(test_batch_on_shared_cpu);
 	CHECK_EXIT();
