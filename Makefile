@@ -15,7 +15,7 @@ MAIN_OBJ = $(BUILD)/vmm/main.o $(BUILD)/vmm/machine.o $(BUILD)/vmm/vmm.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Host tools for tests and benches, one C file each: tests/tools/NAME.c -> $(BUILD)/tests/NAME
-TOOL_BIN = $(addprefix $(BUILD)/tests/,deny_io_uring api_load net_peer)
+TOOL_BIN = $(addprefix $(BUILD)/tests/,deny_io_uring api_load net_peer http_fixed tap_guest)
 
 .PHONY: all asan deps test unit demo bench clean linux-image
 all: $(BUILD)/ringvisor $(BUILD)/ringvisor-remote $(BUILD)/guest/guest.elf $(UNIT_BIN) $(TOOL_BIN)
@@ -34,7 +34,7 @@ $(BUILD)/ringvisor: $(MAIN_OBJ) $(BUILD)/libringvisor.a
 $(BUILD)/ringvisor-remote: $(BUILD)/vmm/remote.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^
 
-$(TOOL_BIN): $(BUILD)/tests/%: tests/tools/%.c
+$(TOOL_BIN): $(BUILD)/tests/%: tests/tools/%.c tests/tools/net_payload.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 

@@ -6,8 +6,11 @@
 # without that API load: each closed-loop case, vm.info from 64 clients paced at each of
 # RATES requests/s in total (orchestrators polling hard), and, for reference, a plain
 # CPU-bound process beside the guest instead of any API load (what a closed-loop client's
-# share of a small host costs the guest whatever it talks to). ringvisor only: QEMU has
-# no comparable API. See bench/README.md.
+# share of a small host costs the guest whatever it talks to). Each API case is run twice:
+# against ringvisor's API, and against "host": build/tests/http_fixed, the least an HTTP
+# server can do (one epoll thread answering every request with the body ringvisor gave
+# for that endpoint), beside the same guest load; host figures are what this machine
+# allows any server. QEMU has no comparable API. See bench/README.md.
 #
 # Usage: bench/api.sh [--rounds N] [--seconds S] [--rates "R1 R2"]
 # Environment: ROUNDS (3), SECONDS (6 s per guest run), RATES ("1000 10000": the paced vm.info loads, req/s), TMPFS_DIR (/dev/shm), SIZE_MIB (256),
@@ -23,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--seconds) DUR=$2; shift 2 ;;
 	--rate|--rates) RATES=$2; shift 2 ;;
-	-h|--help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) bench_die "unknown argument: $1 (try --help)" ;;
 	esac
 done
@@ -35,9 +38,11 @@ for r in $RATES; do
 done
 [ "$DUR" -ge 3 ] || bench_die "SECONDS must be at least 3 (0.5 s guest warm-up, then the API load)"
 LOAD="$ROOT/$BUILD/tests/api_load"
-bench_build "$BUILD/tests/api_load" || bench_die "build failed"
+FIXED="$ROOT/$BUILD/tests/http_fixed"
+bench_build "$BUILD/tests/api_load" "$BUILD/tests/http_fixed" || bench_die "build failed"
 [ -w /dev/kvm ] || bench_die "/dev/kvm is not writable"
 command -v python3 >/dev/null || bench_die "python3 is needed"
+command -v curl >/dev/null || bench_die "curl is needed (make deps installs it)"
 
 TMP=$(mktemp -d /tmp/rv-bench-api.XXXXXX)
 F=$TMPFS_DIR/rv-bench-api.$$.img
@@ -46,8 +51,9 @@ bench_prealloc "$F" "$SIZE_MIB" || bench_die "cannot write $F"
 odirect_ok "$F" || bench_die "O_DIRECT does not work on $F"
 
 # One guest run with an API load beside it: run_one TAG ENDPOINT CLIENTS RATE (ENDPOINT none:
-# idle API; hog: no API load, one busy-looping process instead; RATE 0: closed loop, as
-# fast as the server answers; else requests/s in total).
+# idle API; hog: no API load, one busy-looping process instead; host-EP: the load for EP
+# against http_fixed instead of ringvisor; RATE 0: closed loop, as fast as the server
+# answers; else requests/s in total).
 # Appends "TAG iops=.. [rps=.. p50_us=.. p99_us=..]" to $TMP/results.
 FAILED=0
 run_one() {
@@ -70,9 +76,18 @@ run_one() {
 		timeout "$span" sh -c 'while :; do :; done'
 	elif [ "$ep" != none ]; then
 		sleep 0.3
-		local paced=()
+		local paced=() target=$s fixed=""
 		[ "$rate" != 0 ] && paced=(-r "$rate")
-		api=$("$LOAD" "$s" -c "$clients" -s "$span" -p "/api/v1/$ep" "${paced[@]}" 2>&1)
+		if [ "${ep#host-}" != "$ep" ]; then
+			ep=${ep#host-} target=$TMP/host.sock
+			curl -sf --unix-socket "$s" "http://localhost/api/v1/$ep" >"$TMP/body.json" ||
+				echo "run $tag: could not fetch $ep's body from ringvisor" >&2
+			"$FIXED" "$target" "$TMP/body.json" $((DUR + 5)) >/dev/null &
+			fixed=$!
+			for _ in $(seq 1 100); do [ -S "$target" ] && break; sleep 0.01; done
+		fi
+		api=$("$LOAD" "$target" -c "$clients" -s "$span" -p "/api/v1/$ep" "${paced[@]}" 2>&1)
+		[ -n "$fixed" ] && { kill "$fixed"; wait "$fixed"; }
 	fi
 	wait $pid
 	local rc=$? iops
@@ -88,7 +103,8 @@ run_one() {
 
 tag() { [ "$1" = none ] || [ "$1" = hog ] && echo "$1" || { [ "$3" = 0 ] && echo "$1-c$2" || echo "$1-c$2-r$3"; }; }
 echo "bench/api.sh: $ROUNDS rounds, $DUR s guest runs, tmpfs file $F ($SIZE_MIB MiB), $(nproc) host CPUs" >&2
-CASES="none:0:0 vmm.ping:1:0 vmm.ping:64:0 vm.info:1:0 vm.info:64:0 $(for r in $RATES; do printf 'vm.info:64:%s ' "$r"; done)hog:1:0"
+API_CASES="vmm.ping:1:0 vmm.ping:64:0 vm.info:1:0 vm.info:64:0 $(for r in $RATES; do printf 'vm.info:64:%s ' "$r"; done)"
+CASES="none:0:0 $API_CASES$(for c in $API_CASES; do printf 'host-%s ' "$c"; done)hog:1:0"
 for r in $(seq 1 "$ROUNDS"); do
 	for c in $CASES; do
 		IFS=: read -r ep n rate <<<"$c"
@@ -102,33 +118,36 @@ col() { # TAG KEY: the median of KEY over the runs tagged TAG
 }
 
 base=$(col none iops)
-printf '\n%-22s %10s %10s %10s %12s %10s\n' "API load" "req/s" "p50 us" "p99 us" "guest IOPS" "vs idle"
-printf '%-22s %10s %10s %10s %12s %10s\n' "none (idle socket)" - - - "$base" 1
+printf '\n%-20s %29s %11s | %29s %11s | %8s\n' "" "--------- ringvisor ---------" "" "---- host (http_fixed) ------" "" "p99"
+printf '%-20s %9s %9s %9s %11s | %9s %9s %9s %11s | %8s\n' "API load" "req/s" "p50 us" "p99 us" "IOPS/idle" \
+	"req/s" "p50 us" "p99 us" "IOPS/idle" "rv/host"
+printf '%-20s %9s %9s %9s %11s |\n' "none (idle socket)" - - - "1 ($base)"
 RESULTS=("RESULT bench=api job=randread-4k-qd32 backing=tmpfs api_load=none metric=iops ringvisor=$base")
-for c in $CASES; do
+for c in $API_CASES hog:1:0; do
 	IFS=: read -r ep n rate <<<"$c"
-	[ "$ep" = none ] && continue
 	t=$(tag "$ep" "$n" "$rate")
 	if [ "$ep" = hog ]; then
 		iops=$(col hog iops)
 		rel=$(ratio "$iops" "$base")
-		printf '%-22s %10s %10s %10s %12s %10s\n' "CPU hog, no API" - - - "$iops" "$rel"
+		printf '%-20s %9s %9s %9s %11s |\n' "CPU hog, no API" - - - "$rel"
 		RESULTS+=("RESULT bench=api job=randread-4k-qd32 backing=tmpfs api_load=cpu-hog metric=iops ringvisor=$iops"
 			"RESULT bench=api job=randread-4k-qd32 backing=tmpfs api_load=cpu-hog metric=iops_vs_idle ringvisor=$rel")
 		continue
 	fi
 	rps=$(col "$t" rps) p50=$(col "$t" p50_us) p99=$(col "$t" p99_us) iops=$(col "$t" iops)
-	rel=$(ratio "$iops" "$base")
+	hrps=$(col "host-$t" rps) hp50=$(col "host-$t" p50_us) hp99=$(col "host-$t" p99_us) hiops=$(col "host-$t" iops)
+	rel=$(ratio "$iops" "$base") hrel=$(ratio "$hiops" "$base")
 	label="$ep x$n"
 	[ "$rate" != 0 ] && label="$label @${rate}/s"
-	printf '%-22s %10s %10s %10s %12s %10s\n' "$label" "$rps" "$p50" "$p99" "$iops" "$rel"
+	printf '%-20s %9s %9s %9s %11s | %9s %9s %9s %11s | %8s\n' "$label" "$rps" "$p50" "$p99" "$rel" \
+		"$hrps" "$hp50" "$hp99" "$hrel" "$(ratio "$p99" "$hp99")"
 	extra=""
 	[ "$rate" != 0 ] && extra=" rate=$rate"
-	RESULTS+=("RESULT bench=api job=$ep clients=$n$extra metric=requests_per_s ringvisor=$rps"
-		"RESULT bench=api job=$ep clients=$n$extra metric=p50_us ringvisor=$p50"
-		"RESULT bench=api job=$ep clients=$n$extra metric=p99_us ringvisor=$p99"
-		"RESULT bench=api job=randread-4k-qd32 backing=tmpfs api_load=$t metric=iops ringvisor=$iops"
-		"RESULT bench=api job=randread-4k-qd32 backing=tmpfs api_load=$t metric=iops_vs_idle ringvisor=$rel")
+	RESULTS+=("RESULT bench=api job=$ep clients=$n$extra metric=requests_per_s host=$hrps ringvisor=$rps"
+		"RESULT bench=api job=$ep clients=$n$extra metric=p50_us host=$hp50 ringvisor=$p50"
+		"RESULT bench=api job=$ep clients=$n$extra metric=p99_us host=$hp99 ringvisor=$p99"
+		"RESULT bench=api job=randread-4k-qd32 backing=tmpfs api_load=$t metric=iops host=$hiops ringvisor=$iops"
+		"RESULT bench=api job=randread-4k-qd32 backing=tmpfs api_load=$t metric=iops_vs_idle host=$hrel ringvisor=$rel")
 done
 echo
 printf '%s\n' "${RESULTS[@]}"

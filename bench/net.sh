@@ -2,8 +2,11 @@
 # bench/net.sh — UDP over virtio-net on a TAP: guest -> host (job=net-tx) and host -> guest
 # (job=net-rx) at 64 B and 1472 B payloads, with 1 and 2 queue pairs, ringvisor vs QEMU
 # (virtio-net-pci, -netdev tap,vhost=off, mq=on for 2 pairs) on the same guest kit and the
-# same TAP, alternating, in one run. Packets/s and Gbit/s (payload) as the guest counts
-# them, the ratios, and ringvisor's io_uring_enter calls per packet. See bench/README.md.
+# same TAP, and "host": build/tests/tap_guest doing the kit's job on the TAP itself with
+# no VM (plain read/write per frame, one thread, and a busy thread standing in for each
+# of the guest's polling vCPUs, which take a CPU each under both VMMs), in turn, in one run. Packets/s
+# and Gbit/s (payload) as the guest (or tap_guest) counts them, the ratios, and
+# ringvisor's io_uring_enter calls per packet. See bench/README.md.
 #
 # Usage: bench/net.sh [--rounds N] [--seconds S] [--jobs LIST] [--timeout S]
 # Environment: ROUNDS (3), SECONDS (5 s of traffic per run), JOBS (all eight:
@@ -25,7 +28,7 @@ while [ $# -gt 0 ]; do
 	--seconds) DUR=$2; shift 2 ;;
 	--jobs) JOBS=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
-	-h|--help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) bench_die "unknown argument: $1 (try --help)" ;;
 	esac
 done
@@ -44,9 +47,9 @@ job_params() { # NAME -> DIR SIZE PAIRS
 for j in $JOBS; do job_params "$j" >/dev/null || bench_die "unknown job $j (known: $ALL_JOBS)"; done
 [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] || bench_die "needs root and /dev/net/tun (it makes a TAP)"
 
-bench_build "$BUILD/tests/net_peer" || bench_die "build failed"
+bench_build "$BUILD/tests/net_peer" "$BUILD/tests/tap_guest" || bench_die "build failed"
 bench_need_qemu
-NET_PEER=$ROOT/$BUILD/tests/net_peer
+NET_PEER=$ROOT/$BUILD/tests/net_peer TAP_GUEST=$ROOT/$BUILD/tests/tap_guest
 
 TMP=$(mktemp -d /tmp/rv-bench-net.XXXXXX)
 TAP=rvbn$$
@@ -98,7 +101,10 @@ run_one() {
 			--seconds "$DUR" --hello-ms $((TIMEOUT * 1000)) >"$base.peer" 2>&1 &
 	fi
 	PEER_PID=$!
-	if [ "$who" = ringvisor ]; then
+	if [ "$who" = host ]; then
+		CMD=("$TAP_GUEST" "$dir" --tap "$TAP" --ip "$GUEST_IP" --peer "$HOST_IP" --queues "$pairs" --size "$size" --spin "$vcpus")
+		if [ "$dir" = tx ]; then CMD+=(--seconds "$DUR"); else CMD+=(--idle-ms 1500 --seconds "$TIMEOUT"); fi
+	elif [ "$who" = ringvisor ]; then
 		# shellcheck disable=SC2086
 		rv_cmd "$vcpus" "$MEM" "$cmdline" --net "tap=$TAP,num_queues=$((2 * pairs))" --log-level info ${RV_ARGS:-}
 	else
@@ -138,7 +144,7 @@ run_one() {
 
 for ((r = 0; r < ROUNDS; r++)); do
 	for j in $JOBS; do
-		if ((r % 2)); then order=(qemu ringvisor); else order=(ringvisor qemu); fi
+		case $((r % 3)) in 0) order=(ringvisor qemu host) ;; 1) order=(qemu host ringvisor) ;; *) order=(host ringvisor qemu) ;; esac
 		for who in "${order[@]}"; do run_one "$j" "$who" $((r + 1)); done
 	done
 done
@@ -149,21 +155,22 @@ med() { [ -f "$TMP/$1.$2" ] || return 0; kv_all "$3" <"$TMP/$1.$2" | median; }
 nok() { [ -f "$TMP/$1.$2" ] && wc -l <"$TMP/$1.$2" || echo 0; }
 RESULTS=()
 echo
-echo "UDP over virtio-net/TAP: ringvisor vs QEMU (vhost=off), guest kit job=net-tx / net-rx, median of passing runs"
-echo "pps, gbps: what the guest sent (tx) or received (rx) per second; rv/qemu > 1 = ringvisor faster"
+echo "UDP over virtio-net/TAP: ringvisor vs QEMU (vhost=off) vs host (tap_guest, no VM), guest kit job=net-tx / net-rx,"
+echo "median of passing runs. pps, gbps: what the guest sent (tx) or received (rx) per second; a ratio > 1 = ringvisor faster"
 echo "enter/pkt: ringvisor's io_uring_enter calls per frame it moved (both directions, whole run)"
-printf '%-12s %12s %12s %8s %10s %10s %8s %10s  %s\n' job rv_pps qemu_pps rv/qemu rv_gbps qemu_gbps rv/qemu enter/pkt ok
+printf '%-12s %10s %10s %10s %8s %8s %8s %10s  %s\n' job host_pps rv_pps qemu_pps rv/host rv/qemu rv_gbps enter/pkt ok
 for j in $JOBS; do
-	rp=$(med "$j" ringvisor pps) qp=$(med "$j" qemu pps) rg=$(med "$j" ringvisor gbps) qg=$(med "$j" qemu gbps)
+	hp=$(med "$j" host pps) rp=$(med "$j" ringvisor pps) qp=$(med "$j" qemu pps) rg=$(med "$j" ringvisor gbps)
 	re=$(med "$j" ringvisor enter_per_pkt)
-	printf '%-12s %12s %12s %8s %10s %10s %8s %10s  rv %s qemu %s\n' "$j" "$(num "$rp")" "$(num "$qp")" \
-		"$(ratio "$rp" "$qp" | sed 's/^$/-/')" "$(num "$rg")" "$(num "$qg")" "$(ratio "$rg" "$qg" | sed 's/^$/-/')" \
-		"$(num "$re")" "$(nok "$j" ringvisor)/$ROUNDS" "$(nok "$j" qemu)/$ROUNDS"
+	printf '%-12s %10s %10s %10s %8s %8s %8s %10s  host %s rv %s qemu %s\n' "$j" "$(num "$hp")" "$(num "$rp")" \
+		"$(num "$qp")" "$(ratio "$rp" "$hp" | sed 's/^$/-/')" "$(ratio "$rp" "$qp" | sed 's/^$/-/')" "$(num "$rg")" \
+		"$(num "$re")" "$(nok "$j" host)/$ROUNDS" "$(nok "$j" ringvisor)/$ROUNDS" "$(nok "$j" qemu)/$ROUNDS"
 	read -r dir size pairs <<<"$(job_params "$j")"
 	for m in pps gbps; do
-		rv=$(med "$j" ringvisor $m) q=$(med "$j" qemu $m)
-		[ -n "$rv$q" ] || continue
+		h=$(med "$j" host $m) rv=$(med "$j" ringvisor $m) q=$(med "$j" qemu $m)
+		[ -n "$h$rv$q" ] || continue
 		line="RESULT bench=net job=$j dir=$dir size=$size pairs=$pairs metric=$m"
+		[ -n "$h" ] && line+=" host=$(num "$h")"
 		[ -n "$rv" ] && line+=" ringvisor=$(num "$rv")"
 		[ -n "$q" ] && line+=" qemu=$(num "$q")"
 		r=$(ratio "$rv" "$q"); [ -n "$r" ] && line+=" ratio=$r"

@@ -14,7 +14,7 @@
  *       queues can reorder a flow (the guest must count those late, not duplicate).
  *       Prints: send frames=N bytes=N seconds=S pps=N gbps=G flows=N acked=N
  * Exit status 0 when everything arrived intact (recv) or was sent (send); 1 otherwise;
- * 2 for bad arguments or a socket error. The payload format is the kit's (net.h). */
+ * 2 for bad arguments or a socket error. The payload format is the kit's (net_payload.h). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -32,42 +32,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net_payload.h"
+
 #define MAX_FLOWS 16
-#define MAGIC 0x544e5652u
-#define F_END 1
-#define F_HELLO 2
-#define F_ACK 4
 #define BATCH 32
-
-struct payload { uint32_t magic, flow; uint64_t seq; uint32_t len, flags, check, rsvd; };
-
-static uint32_t check_word(uint64_t seq, uint32_t flow, uint32_t len, uint32_t flags)
-{
-	uint64_t x = seq * 0x9e3779b97f4a7c15ull ^ ((uint64_t)flow << 40 | (uint64_t)len << 8 | flags);
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9ull;
-	return (uint32_t)(x ^ x >> 29);
-}
-static uint8_t body_byte(uint32_t flow, uint32_t i) { return (uint8_t)(i * 7u + flow * 13u + 0x5au); }
-
-static void stamp(void *p, uint32_t len, uint32_t flow, uint64_t seq, uint32_t flags)
-{
-	struct payload h = { MAGIC, flow, seq, len, flags, check_word(seq, flow, len, flags), 0 };
-	memcpy(p, &h, sizeof(h));
-}
-
-static int verify(const uint8_t *p, uint32_t len, struct payload *h)
-{
-	if (len < sizeof(*h))
-		return -1;
-	memcpy(h, p, sizeof(*h));
-	if (h->magic != MAGIC || h->len != len || h->check != check_word(h->seq, h->flow, h->len, h->flags))
-		return -1;
-	for (uint32_t i = sizeof(*h); i < len; i++)
-		if (p[i] != body_byte(h->flow, i))
-			return -1;
-	return 0;
-}
 
 static double now_s(void)
 {
