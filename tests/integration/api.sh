@@ -276,3 +276,23 @@ if wait_gone $VMM; then
 else
 	kill -9 $VMM; fail api_guest_poweroff_ends_vmm "VMM still running after the guest ended"
 fi
+
+# ---- bench/api.sh's host column: http_fixed answers api_load's keep-alive requests, every
+#      one whole (a broken baseline would skew every ratio; it may answer a few the client
+#      no longer waited for), and leaves no socket behind ----
+HS=$TMP/fixed.sock
+printf '{"state":"Running"}' >"$TMP/fixed.json"
+"$PWD/$BUILD/tests/http_fixed" "$HS" "$TMP/fixed.json" 10 >"$TMP/fixed.out" 2>&1 &
+FIXED=$!
+for _ in $(seq 1 100); do [ -S "$HS" ] && break; sleep 0.02; done
+out=$("$LOAD" "$HS" -c 8 -s 0.5 -p /api/v1/vm.info)
+body=$(curl -s --unix-socket "$HS" http://localhost/api/v1/vm.info)
+kill "$FIXED"; wait "$FIXED"
+n=$(grep -oE 'ok=[0-9]+' <<<"$out" | cut -d= -f2)
+if grep -q 'errors=0' <<<"$out" && [ "${n:-0}" -gt 100 ] && [ "$body" = '{"state":"Running"}' ] &&
+   [ "$(grep -oE '^served=[0-9]+' "$TMP/fixed.out" | cut -d= -f2)" -ge $((n + 1)) ] &&
+   grep -q ' connections=9$' "$TMP/fixed.out" && ! [ -e "$HS" ]; then
+	pass api_bench_host_baseline_answers
+else
+	fail api_bench_host_baseline_answers "load: $out; body: $body; server: $(cat "$TMP/fixed.out")"
+fi

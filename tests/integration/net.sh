@@ -259,3 +259,38 @@ for opt in "tap=$T,mac=01:00:5e:00:00:01" "tap=$T,num_queues=3" "tap=$T,queue_si
 	fi
 done
 if [ $bad_ok = 1 ]; then pass net_bad_options_refused; else fail net_bad_options_refused "see above"; fi
+
+# --- bench/net.sh's host column: tap_guest does the kit's jobs on a TAP with no VM, and
+#     its frames pass net_peer's checks both ways (a broken baseline would skew every ratio;
+#     the host may drop some of a flood it cannot take, so tx needs 90 %, intact) ---
+TAP_GUEST=$PWD/$BUILD/tests/tap_guest
+X=$(net_subnet); T=$(net_tap_name g)
+if ip tuntap add dev "$T" mode tap && NET_TAPS+=("$T") && ip addr add "172.30.$X.1/24" dev "$T" &&
+   ip link set "$T" up; then
+	"$NET_PEER" send --bind "172.30.$X.1" --port 9300 --to "172.30.$X.2" --dport 9200 --size 1472 --count 20000 \
+		--window 256 --hello-ms 5000 >"$TMP/hsend.txt" 2>&1 &
+	NET_PIDS+=($!)
+	timeout 30 "$TAP_GUEST" rx --tap "$T" --ip "172.30.$X.2" --peer "172.30.$X.1" --spin 0 --ack 64 --idle-ms 1000 \
+		>"$TMP/hrx.txt" 2>&1
+	rx_rc=$?
+	"$NET_PEER" recv --bind "172.30.$X.1" --port 9100 --idle-ms 2000 --timeout 20 --allow-loss >"$TMP/hrecv2.txt" 2>&1 &
+	recv_pid=$!
+	NET_PIDS+=($recv_pid)
+	sleep 0.3
+	timeout 30 "$TAP_GUEST" tx --tap "$T" --ip "172.30.$X.2" --peer "172.30.$X.1" --spin 1 --size 1000 --seconds 0.5 \
+		>"$TMP/htx.txt" 2>&1
+	tx_rc=$?
+	wait "$recv_pid"
+	recv_rc=$?
+	sent=$(grep -oE '^net_tx frames=[0-9]+' "$TMP/htx.txt" | cut -d= -f2)
+	got=$(grep -oE '^recv frames=[0-9]+' "$TMP/hrecv2.txt" | cut -d= -f2)
+	if [ "$rx_rc" = 0 ] && grep -qE '^net_rx frames=20000 .*lost=0 dup=0 bad=0' "$TMP/hrx.txt" &&
+	   [ "$tx_rc" = 0 ] && [ "$recv_rc" = 0 ] && [ "${sent:-0}" -gt 1000 ] &&
+	   [ $((${got:-0} * 10)) -ge $((sent * 9)) ] && grep -qE '^recv .*dup=0 bad=0' "$TMP/hrecv2.txt"; then
+		pass net_bench_host_baseline_frames_checked
+	else
+		fail net_bench_host_baseline_frames_checked "rx rc=$rx_rc $(head -n1 "$TMP/hrx.txt"); tx rc=$tx_rc $(head -n1 "$TMP/htx.txt"); recv rc=$recv_rc $(grep '^recv ' "$TMP/hrecv2.txt")"
+	fi
+else
+	fail net_bench_host_baseline_frames_checked "cannot make TAP $T"
+fi

@@ -5,13 +5,14 @@
  * so the host figure has the CPUs a VMM's data path has.
  *
  *   tap_guest rx|tx --tap NAME --ip GUEST_IP --peer HOST_IP [--queues N] [--size B]
- *                   [--seconds S] [--port P] [--peer-port H] [--idle-ms MS] [--spin N]
+ *                   [--seconds S] [--port P] [--peer-port H] [--idle-ms MS] [--ack N] [--spin N]
  * Opens N queues of the TAP (IFF_MULTI_QUEUE when N > 1; no virtio-net header), answers
  * ARP for GUEST_IP, keeps N (1) busy threads running, and, like the kit, uses flow q on
  * queue q:
  *   rx: sends HELLO from GUEST_IP:P+q (9200) to HOST_IP:H+q (9300) every 100 ms until
  *       flow q brings data, then receives and checks (payload and sequence) until END on
- *       every flow, MS (1500) of silence, or S (300) seconds.
+ *       every flow, MS (1500) of silence, or S (300) seconds. --ack N: an ACK every N
+ *       frames of a flow carries the count received (for net_peer send --window).
  *       Prints: net_rx frames=N bytes=N lost=N dup=N bad=N seconds=S pps=N gbps=G pairs=N
  *   tx: writes flow q's UDP datagrams of B (1472) payload bytes from GUEST_IP:9000+q to
  *       HOST_IP:P+q (9100) as fast as the TAP takes them for S seconds, then 5 END
@@ -52,7 +53,7 @@
 static struct {
 	const char *tap;
 	uint32_t ip, peer; /* network byte order */
-	int queues, size, port, peer_port, idle_ms, spin;
+	int queues, size, port, peer_port, idle_ms, spin, ack;
 	double seconds;
 	uint8_t mac[6], peer_mac[6];
 } opt = { .queues = 1, .size = 1472, .idle_ms = 1500, .spin = 1 };
@@ -206,7 +207,7 @@ static const uint8_t *udp_payload(const uint8_t *f, ssize_t n, int *flow, uint32
 static int do_rx(void)
 {
 	uint64_t frames = 0, bytes = 0, lost = 0, dup = 0, bad = 0, expect[MAX_QUEUES] = { 0 };
-	uint64_t end_seq[MAX_QUEUES] = { 0 };
+	uint64_t end_seq[MAX_QUEUES] = { 0 }, got_flow[MAX_QUEUES] = { 0 };
 	int flowing[MAX_QUEUES] = { 0 }, ended[MAX_QUEUES] = { 0 }, n_ended = 0;
 	double start = now_s(), next_hello = 0, t_first = 0, t_last = 0;
 	static uint8_t f[65536];
@@ -254,6 +255,9 @@ static int do_rx(void)
 				if (!t_first)
 					t_first = t_last;
 				frames++, bytes += len;
+				if (opt.ack && ++got_flow[flow] % (uint64_t)opt.ack == 0)
+					send_small(flow, (uint16_t)(opt.port + flow), (uint16_t)(opt.peer_port + flow),
+						   got_flow[flow], F_ACK);
 				if (h.seq >= expect[flow]) {
 					lost += h.seq - expect[flow];
 					expect[flow] = h.seq + 1;
@@ -334,7 +338,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "tap", 1, 0, 't' }, { "ip", 1, 0, 'i' }, { "peer", 1, 0, 'p' }, { "queues", 1, 0, 'q' },
 		{ "size", 1, 0, 's' }, { "seconds", 1, 0, 'S' }, { "port", 1, 0, 'P' }, { "peer-port", 1, 0, 'H' },
-		{ "idle-ms", 1, 0, 'I' }, { "spin", 1, 0, 'n' }, { 0, 0, 0, 0 },
+		{ "idle-ms", 1, 0, 'I' }, { "spin", 1, 0, 'n' }, { "ack", 1, 0, 'a' }, { 0, 0, 0, 0 },
 	};
 	const char *ip = NULL, *peer = NULL;
 	int c, rx;
@@ -360,11 +364,12 @@ int main(int argc, char **argv)
 		case 'H': opt.peer_port = atoi(optarg); break;
 		case 'I': opt.idle_ms = atoi(optarg); break;
 		case 'n': opt.spin = atoi(optarg); break;
+		case 'a': opt.ack = atoi(optarg); break;
 		default: return 2;
 		}
 	}
 	if (!opt.tap || parse_ip(ip, &opt.ip) || parse_ip(peer, &opt.peer) || opt.queues < 1 ||
-	    opt.queues > MAX_QUEUES || opt.spin < 0 || opt.spin > MAX_QUEUES || opt.size < (int)sizeof(struct payload) || opt.size > 1472 ||
+	    opt.queues > MAX_QUEUES || opt.spin < 0 || opt.spin > MAX_QUEUES || opt.ack < 0 || opt.size < (int)sizeof(struct payload) || opt.size > 1472 ||
 	    opt.seconds <= 0 || opt.port < 1 || opt.port + opt.queues > 65536 || opt.peer_port < 1 ||
 	    opt.peer_port + opt.queues > 65536) {
 		fprintf(stderr, "tap_guest: need --tap, --ip and --peer (IPv4), 1..%d queues, size 32..1472, "
