@@ -78,13 +78,23 @@ fi
 
 # --- 1 GiB huge pages, when the host can reserve one now (its memory may be too fragmented)
 hp1g=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages
+# One more 1 GiB page than before; if memory is too fragmented, drop the page cache and
+# compact once and try again (after benches, the first try usually fails and this succeeds).
+reserve_1g() {
+	local want=$((hp1g_saved + 1))
+	echo "$want" >"$hp1g" 2>/dev/null && [ "$(cat "$hp1g")" -ge "$want" ] && return 0
+	sync
+	echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
+	echo 1 >/proc/sys/vm/compact_memory 2>/dev/null
+	echo "$want" >"$hp1g" 2>/dev/null && [ "$(cat "$hp1g")" -ge "$want" ]
+}
 hp1g_saved=$(cat "$hp1g" 2>/dev/null || echo)
 p=$TMP/huge1g
 if [ -z "$hp1g_saved" ]; then
 	skip numa_1g_hugepages "this kernel offers no 1 GiB huge pages"
-elif ! echo $((hp1g_saved + 1)) >"$hp1g" 2>/dev/null || [ "$(cat "$hp1g")" -le "$hp1g_saved" ]; then
+elif ! reserve_1g; then
 	echo "$hp1g_saved" >"$hp1g" 2>/dev/null
-	skip numa_1g_hugepages "could not reserve a 1 GiB huge page now (nr_hugepages stayed $(cat "$hp1g"))"
+	skip numa_1g_hugepages "could not reserve a 1 GiB huge page, even after dropping caches and compacting (nr_hugepages stayed $(cat "$hp1g"))"
 else
 	if start_spin "$p" --memory size=1G,hugepages=on,hugepage_size=1G,prefault=on; then
 		maps=$(grep 'ringvisor-ram' /proc/$PID/numa_maps)
