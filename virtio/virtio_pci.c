@@ -162,13 +162,18 @@ static void common_write(struct virtio_pci *vp, unsigned off, uint64_t value, un
 }
 
 /* ---- MSI-X table and PBA ---- */
+/* The PBA: one bit per vector, in whole qwords (65 vectors take two). */
+static unsigned pba_bytes(const struct virtio_pci *vp) { return (vp->n_vectors + 63) / 64 * 8; }
+
 static uint64_t msix_read(struct virtio_pci *vp, unsigned off, unsigned size)
 {
 	if (off >= VPCI_MSIX_PBA) {
-		uint64_t pba = 0;
-		for (unsigned v = 0; v < vp->n_vectors && v < 64; v++)
-			pba |= (uint64_t)vp->vec[v].pending << v;
-		return (off - VPCI_MSIX_PBA) ? 0 : (size == 8 ? pba : (uint32_t)pba);
+		/* Any access size at any byte: the bits of the vectors it covers. */
+		unsigned first = (off - VPCI_MSIX_PBA) * 8;
+		uint64_t bits = 0;
+		for (unsigned b = 0; b < size * 8 && first + b < vp->n_vectors; b++)
+			bits |= (uint64_t)vp->vec[first + b].pending << b;
+		return bits;
 	}
 	unsigned v = (off - VPCI_MSIX_TABLE) / 16, field = (off - VPCI_MSIX_TABLE) % 16;
 	if (v >= vp->n_vectors)
@@ -212,7 +217,7 @@ static void bar_write(void *dev, uint64_t addr, uint64_t value, unsigned size)
 			vp->vdev->ops->config_write(vp->vdev, off - VPCI_DEVICE, value, size);
 	} else if (off >= VPCI_NOTIFY && off < VPCI_NOTIFY + VPCI_NOTIFY_MULT * vp->vdev->num_queues)
 		virtio_queue_kick(vp->vdev, (off - VPCI_NOTIFY) / VPCI_NOTIFY_MULT); /* a write the ioeventfd did not match */
-	else if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_PBA + 8)
+	else if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_PBA + pba_bytes(vp))
 		msix_write(vp, off, value, size);
 }
 
@@ -230,7 +235,7 @@ static uint64_t bar_read(void *dev, uint64_t addr, unsigned size)
 	}
 	if (off >= VPCI_DEVICE && off < VPCI_DEVICE + 0x1000)
 		return vp->vdev->ops->config_read ? vp->vdev->ops->config_read(vp->vdev, off - VPCI_DEVICE, size) : 0;
-	if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_PBA + 8)
+	if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_PBA + pba_bytes(vp))
 		return msix_read(vp, off, size);
 	return 0;
 }

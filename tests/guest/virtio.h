@@ -87,6 +87,9 @@ int vpci_negotiate(struct vpci *v, u64 wanted); /* reset..FEATURES_OK */
 int vpci_queue_setup(struct vpci *v, struct virtq *q, u16 index, u16 max_size);
 void vpci_driver_ok(struct vpci *v);
 int vpci_msix_route(struct vpci *v, u16 queue, u16 entry, u32 apic_id, u8 vector);
+u16 vpci_msix_size(struct vpci *v); /* MSI-X table entries; 0 without MSI-X */
+volatile u32 *vpci_msix_entry(struct vpci *v, u16 entry); /* addr lo, addr hi, data, control */
+volatile u32 *vpci_msix_pba(struct vpci *v); /* pending bits, entry k at bit k % 32 of dword k / 32 */
 u8 vpci_cfg_gen(struct vpci *v);
 
 /* virtio_mmio.c: the same driver steps over a virtio-mmio (version 2) device; the vpci_*

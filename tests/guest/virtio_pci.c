@@ -156,26 +156,47 @@ void vpci_driver_ok(struct vpci *v)
     v->common->device_status = VIRTIO_ACKNOWLEDGE | VIRTIO_DRIVER | VIRTIO_FEATURES_OK | VIRTIO_DRIVER_OK;
 }
 
+/* The MSI-X capability's offset in config space, or 0 (virtio-mmio, or none). */
+static u8 msix_cap(struct vpci *v) { return v->pci ? pci_cap_next(v->pci, 0, 0x11) : 0; }
+
+u16 vpci_msix_size(struct vpci *v)
+{
+    u8 cap = msix_cap(v);
+    return cap ? (u16)(((pci_read32(v->pci, cap) >> 16) & 0x7ff) + 1) : 0;
+}
+
+/* The table entry (4 dwords) or the PBA (one bit per entry, in whole qwords), through the
+ * BAR and offset the capability names; NULL when outside what we know of the BAR. */
+volatile u32 *vpci_msix_entry(struct vpci *v, u16 entry)
+{
+    u8 cap = msix_cap(v);
+    if (!cap || entry >= vpci_msix_size(v))
+        return NULL;
+    u32 t = pci_read32(v->pci, cap + 4);
+    volatile u8 *table = cap_ptr(v->pci, t & 7, t & ~7u, (entry + 1u) * 16, (entry + 1u) * 16);
+    return table ? (volatile u32 *)(table + 16u * entry) : NULL;
+}
+
+volatile u32 *vpci_msix_pba(struct vpci *v)
+{
+    u8 cap = msix_cap(v);
+    if (!cap)
+        return NULL;
+    u32 p = pci_read32(v->pci, cap + 8), len = (vpci_msix_size(v) + 63u) / 64 * 8;
+    return (volatile u32 *)cap_ptr(v->pci, p & 7, p & ~7u, len, len);
+}
+
 /* Route queue `queue` to MSI-X table entry `entry`, delivering `vector` to the LAPIC of
  * `apic_id` (fixed delivery, edge), and enable MSI-X. Only the blk-irq job uses this:
  * everything else polls. Returns 0, or -1 when the device has no MSI-X or refuses. */
 int vpci_msix_route(struct vpci *v, u16 queue, u16 entry, u32 apic_id, u8 vector)
 {
+    volatile u32 *e = vpci_msix_entry(v, entry);
+    if (!e)
+        return -1;
     struct pci_dev *d = v->pci;
-    if (!d)
-        return -1; /* virtio-mmio: no MSI-X */
-    u8 cap = pci_cap_next(d, 0, 0x11);
-    if (!cap)
-        return -1;
+    u8 cap = msix_cap(v);
     u32 ctl = pci_read32(d, cap);
-    if (entry > ((ctl >> 16) & 0x7ff))
-        return -1;
-    u32 t = pci_read32(d, cap + 4);
-    u8 bir = t & 7;
-    volatile u32 *table = (volatile u32 *)cap_ptr(d, bir, t & ~7u, (entry + 1) * 16, (entry + 1) * 16);
-    if (!table)
-        return -1;
-    volatile u32 *e = table + 4 * entry;
     e[0] = 0xfee00000u | (apic_id << 12);
     e[1] = 0;
     e[2] = vector;

@@ -148,17 +148,27 @@ else
 	fail blk_reset_and_reinit "$(why "$p")"
 fi
 
-# --- MSI-X: completions announced by interrupts (MSI-X table -> KVM GSI route -> irqfd) ---
+# --- MSI-X: completions announced by interrupts (MSI-X table -> KVM GSI route -> irqfd);
+#     a masked vector holds its interrupt, shows it in the PBA and delivers it on unmask ---
 for ei in 1 0; do
 	p=$TMP/irq$ei
 	rv_blk "$p" 60 "job=blk-irq n=200 event_idx=$ei" --disk path="$D/h0.img"
 	if ok_run "$p" && grep -q '^irq requests=200 interrupts=200 .*used_before_irq_violations=0' "$p.out" &&
-	   grep -q '^bad_vector_refused=1' "$p.out"; then
+	   grep -q '^bad_vector_refused=1' "$p.out" && grep -q '^msix_masked .*pba_pending=1 delivered_on_unmask=1' "$p.out"; then
 		pass blk_msix_interrupts_event_idx_$ei
 	else
-		fail blk_msix_interrupts_event_idx_$ei "$(why "$p") $(grep -E '^irq' "$p.out")"
+		fail blk_msix_interrupts_event_idx_$ei "$(why "$p") $(grep -E '^irq|^msix' "$p.out")"
 	fi
 done
+# 64 queues: 65 vectors, so the last one's pending bit is in the PBA's second qword (it
+# read as 0 when only the first qword was served)
+p=$TMP/irq64
+rv_blk "$p" 60 "job=blk-irq n=20" --disk path="$D/h0.img",num_queues=64
+if ok_run "$p" && grep -q '^msix_masked entry=64 pba_pending=1 delivered_on_unmask=1' "$p.out"; then
+	pass blk_msix_pba_past_64_vectors
+else
+	fail blk_msix_pba_past_64_vectors "$(why "$p") $(grep -E '^irq|^msix' "$p.out")"
+fi
 
 # --- adjacent requests merged into one SQE still land exactly where they belong ---
 truncate -s 64M "$D/m.img"
