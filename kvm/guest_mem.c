@@ -231,6 +231,24 @@ static int zone_create(struct guest_zone *z, const struct guest_zone_spec *s)
 	return s->prefault ? prefault_zone(z) : 0;
 }
 
+/* Where a zone of `page` pages starts when the previous one ended at gpa: on its own page
+ * size in guest-physical space too, since KVM maps a huge page as one only where guest and
+ * host addresses agree modulo its size (the PCI hole and 4 GiB are 1 GiB-aligned, so a
+ * split keeps that), and never inside the PCI hole. */
+static uint64_t zone_gpa_start(uint64_t gpa, uint64_t page)
+{
+	gpa = (gpa + page - 1) & ~(page - 1);
+	return gpa >= LAYOUT_PCI_HOLE_START && gpa < LAYOUT_4G ? LAYOUT_4G : gpa;
+}
+
+/* Where a zone of `size` bytes starting at gpa ends, the PCI hole skipped. */
+static uint64_t zone_gpa_end(uint64_t gpa, uint64_t size)
+{
+	if (gpa < LAYOUT_PCI_HOLE_START && size > LAYOUT_PCI_HOLE_START - gpa)
+		return LAYOUT_4G + (size - (LAYOUT_PCI_HOLE_START - gpa));
+	return gpa + size;
+}
+
 int guest_mem_create_zones(struct guest_mem *m, const struct guest_zone_spec *z, unsigned n, unsigned max_gpa_bits)
 {
 	uint64_t gpa = 0, total = 0;
@@ -254,12 +272,17 @@ int guest_mem_create_zones(struct guest_mem *m, const struct guest_zone_spec *z,
 			  (unsigned long long)z[0].size);
 		return -EINVAL;
 	}
-	uint64_t low = total < LAYOUT_PCI_HOLE_START ? total : LAYOUT_PCI_HOLE_START;
-	if (total > low && max_gpa_bits < 64 && LAYOUT_4G + (total - low) > (1ull << max_gpa_bits)) {
-		log_error("--memory size=%llu MiB does not fit the guest's %u-bit physical address space",
-			  (unsigned long long)(total >> 20), max_gpa_bits);
+	/* The layout first, so that RAM that cannot fit fails before any of it is allocated
+	 * (or prefaulted, which takes seconds for large zones). */
+	for (unsigned i = 0; i < n; i++)
+		gpa = zone_gpa_end(zone_gpa_start(gpa, zone_page(&z[i])), z[i].size);
+	if (max_gpa_bits < 64 && gpa > (1ull << max_gpa_bits)) {
+		log_error("--memory: %llu MiB of guest RAM would end at 0x%llx (zones aligned to their page sizes, the "
+			  "PCI hole skipped): beyond the guest's %u-bit physical address space",
+			  (unsigned long long)(total >> 20), (unsigned long long)gpa, max_gpa_bits);
 		return -EINVAL;
 	}
+	gpa = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct guest_zone *gz = &m->zones[i];
 		m->n_zones = i + 1;
@@ -267,12 +290,7 @@ int guest_mem_create_zones(struct guest_mem *m, const struct guest_zone_spec *z,
 			guest_mem_destroy(m);
 			return ret;
 		}
-		/* Each zone starts on its own page size in guest-physical space too: KVM maps a huge
-		 * page as one only where guest and host addresses agree modulo its size (the PCI
-		 * hole and 4 GiB are 1 GiB-aligned, so a split keeps that). */
-		gpa = (gpa + gz->page_size - 1) & ~(gz->page_size - 1);
-		if (gpa >= LAYOUT_PCI_HOLE_START && gpa < LAYOUT_4G)
-			gpa = LAYOUT_4G;
+		gpa = zone_gpa_start(gpa, gz->page_size);
 		for (uint64_t off = 0; off < gz->size;) {
 			if (gpa == LAYOUT_PCI_HOLE_START)
 				gpa = LAYOUT_4G;
@@ -283,12 +301,6 @@ int guest_mem_create_zones(struct guest_mem *m, const struct guest_zone_spec *z,
 			gpa += len;
 			off += len;
 		}
-	}
-	if (max_gpa_bits < 64 && gpa > (1ull << max_gpa_bits)) {
-		log_error("guest RAM ends at 0x%llx with its zones aligned to their page sizes: beyond the guest's %u-bit "
-			  "physical address space", (unsigned long long)gpa, max_gpa_bits);
-		guest_mem_destroy(m);
-		return -EINVAL;
 	}
 	m->total = total;
 	return 0;

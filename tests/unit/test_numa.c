@@ -179,6 +179,15 @@ static void test_zone_layout(void)
 	CHECK(guest_mem_create_zones(&m, small, 2, 46) < 0); /* the first zone holds the boot data */
 	struct guest_zone_spec odd = { .id = "a", .size = 64 * MiB + 4096, .host_node = -1, .hugepage_size = 2 * MiB };
 	CHECK(guest_mem_create_zones(&m, &odd, 1, 46) < 0);
+	/* 1 GiB + 32 MiB fits 31 bits, but the 1 GiB-page zone starts at 1 GiB, so the last
+	 * zone would end at 2 GiB + 16 MiB: refused as such before anything is allocated (it
+	 * used to try the 1 GiB page first and fail on that, where none is reserved) */
+	struct guest_zone_spec aligned[3] = {
+		{ .id = "a", .size = 16 * MiB, .host_node = -1, .shared = true },
+		{ .id = "b", .size = GiB, .host_node = -1, .hugepage_size = GiB },
+		{ .id = "c", .size = 16 * MiB, .host_node = -1, .shared = true },
+	};
+	CHECK_EQ(guest_mem_create_zones(&m, aligned, 3, 31), -EINVAL);
 	log_set_level(LOG_INFO);
 }
 
