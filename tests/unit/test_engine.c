@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -121,8 +122,19 @@ struct producer {
 	struct exitq *q;
 	struct fwd_state *s;
 	int rounds, writes_per_round;
+	bool post_to_sleeper; /* each round waits (≤ 10 ms) for the engine to be asleep first */
 	int bad;
 };
+
+/* Until the engine has gone to sleep, or 10 ms: a post then has to ring its doorbell,
+ * where a producer that happens to catch the engine still awake (a slow, busy host) would
+ * not, and the doorbell path would go untested. */
+static void wait_engine_asleep(struct engine *e)
+{
+	uint64_t until = engine_now_ns() + 10 * 1000 * 1000;
+	while (atomic_load(&e->awake) && engine_now_ns() < until)
+		sched_yield();
+}
 
 static void *producer_main(void *arg)
 {
@@ -130,6 +142,8 @@ static void *producer_main(void *arg)
 	uint64_t expect = 0;
 
 	for (int r = 0; r < p->rounds; r++) {
+		if (p->post_to_sleeper)
+			wait_engine_asleep(p->q->engine);
 		for (int i = 1; i <= p->writes_per_round; i++) {
 			struct exitq_msg m = { .fn = msg_write, .ctx = p->s, .value = (uint64_t)i, .is_write = 1, .len = 4 };
 			exitq_post(p->q, &m);
@@ -152,7 +166,8 @@ static void run_forwarding(uint64_t engine_poll_ns, uint64_t call_spin_ns, int r
 	struct engine_params p = params(engine_poll_ns);
 	static struct exitq q;
 	struct fwd_state s = { 0 };
-	struct producer prod = { &q, &s, rounds, per_round, 0 };
+	struct producer prod = { .q = &q, .s = &s, .rounds = rounds, .writes_per_round = per_round,
+				 .post_to_sleeper = engine_poll_ns == 0 };
 	pthread_t t;
 
 	*bad = -1;
