@@ -80,8 +80,12 @@ run_one() {
 		[ "$rate" != 0 ] && paced=(-r "$rate")
 		if [ "${ep#host-}" != "$ep" ]; then
 			ep=${ep#host-} target=$TMP/host.sock
-			curl -sf --unix-socket "$s" "http://localhost/api/v1/$ep" >"$TMP/body.json" ||
-				echo "run $tag: could not fetch $ep's body from ringvisor" >&2
+			if ! curl -sf --unix-socket "$s" "http://localhost/api/v1/$ep" >"$TMP/body.json"; then
+				echo "run $tag: FAILED: could not fetch $ep's body from ringvisor" >&2
+				FAILED=1
+				wait $pid
+				return
+			fi
 			"$FIXED" "$target" "$TMP/body.json" $((DUR + 5)) >/dev/null &
 			fixed=$!
 			for _ in $(seq 1 100); do [ -S "$target" ] && break; sleep 0.01; done

@@ -9,6 +9,7 @@
  * the end: served=N connections=N. Exit status 0, or 2 for bad arguments or setup errors. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,12 +60,16 @@ static int serve(struct client *c, long *served)
 	c->buf[c->len] = 0;
 	while ((end = strstr(c->buf, "\r\n\r\n"))) {
 		size_t used = (size_t)(end + 4 - c->buf), off = 0;
-		while (off < resp_len) { /* a short answer would fit the socket buffer; block if not */
+		while (off < resp_len) {
 			ssize_t w = send(c->fd, resp + off, resp_len - off, MSG_NOSIGNAL);
-			if (w < 0 && errno != EAGAIN)
-				return -1;
-			if (w > 0)
+			if (w > 0) {
 				off += (size_t)w;
+				continue;
+			}
+			/* The socket buffer is full (a client not reading): wait for room, up to 1 s. */
+			struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+			if (w < 0 && (errno != EAGAIN || poll(&p, 1, 1000) <= 0))
+				return -1;
 		}
 		++*served;
 		memmove(c->buf, c->buf + used, c->len - used + 1);
