@@ -78,18 +78,73 @@ void net_request_done(struct net_dev *n)
 		virtio_dev_reset_done(&n->vdev);
 }
 
+/* ---- the TAP's settings, on the helper thread ---- */
+static void ctrl_work(struct net_dev *n);
+
+static void tap_job_work(struct engine_job *j)
+{
+	struct net_dev *n = j->ctx;
+	if (n->job_offload != ~0u)
+		tap_set_offload(&n->tap, n->job_offload); /* a failure is logged; frames stay plain */
+	tap_set_active(&n->tap, n->job_pairs);
+}
+
+/* Back on the engine: the pairs the TAP now has may read, and a VQ_PAIRS_SET that waited
+ * for them is acknowledged. After a reset that came meanwhile there is nothing to start. */
+static void tap_job_done(struct engine_job *j)
+{
+	struct net_dev *n = j->ctx;
+	struct virtio_dev *d = &n->vdev;
+	bool ctrl = n->job_offload == ~0u;
+	n->tap_busy = false;
+	if (virtio_dev_live(d)) {
+		unsigned old = n->active_pairs;
+		n->active_pairs = n->job_pairs;
+		for (unsigned i = old; i < n->active_pairs; i++)
+			net_rx_work(&n->queues[i]);
+		log_debug("%s: %u queue pair%s active", n->id, n->active_pairs, n->active_pairs > 1 ? "s" : "");
+		if (ctrl) {
+			struct virtq_chain *c = &n->chain_ctrl;
+			uint8_t ack = VIRTIO_NET_OK;
+			iov_copy_to(&c->iov[c->n_out], c->n_in, 0, &ack, 1);
+			virtq_push(&d->vqs[n->ctrl_queue], c->head, 1);
+			virtio_queue_used(d, n->ctrl_queue);
+		}
+	}
+	net_request_done(n);
+	if (virtio_dev_live(d))
+		ctrl_work(n); /* commands that came while the TAP was busy */
+}
+
+/* Hand the TAP its offloads (~0u: unchanged) and active queue count. Counted in flight, so
+ * a reset waits for it. Returns 0, or -EBUSY from a full helper (cannot happen: one job
+ * at a time). */
+static int tap_job_submit(struct net_dev *n, unsigned offload, unsigned pairs)
+{
+	n->job_offload = offload;
+	n->job_pairs = pairs;
+	n->tap_job = (struct engine_job){ .work = tap_job_work, .done = tap_job_done, .ctx = n };
+	int ret = engine_helper_submit(&n->helper, &n->tap_job);
+	if (ret == 0) {
+		n->tap_busy = true;
+		n->inflight++;
+	}
+	return ret;
+}
+
 /* ---- control queue ---- */
-static void set_pairs(struct net_dev *n, unsigned want)
+/* Pairs beyond `want` stop reading now; the TAP detaches or attaches queues on the helper,
+ * and the command is acknowledged when it has (tap_job_done). */
+static int set_pairs(struct net_dev *n, unsigned want)
 {
 	for (unsigned i = want; i < n->active_pairs; i++)
 		net_rx_cancel(&n->queues[i]);
-	tap_set_active(&n->tap, want);
-	unsigned old = n->active_pairs;
-	n->active_pairs = want;
-	for (unsigned i = old; i < want; i++)
-		net_rx_work(&n->queues[i]);
-	log_debug("%s: %u queue pair%s active", n->id, want, want > 1 ? "s" : "");
+	if (want < n->active_pairs)
+		n->active_pairs = want;
+	return tap_job_submit(n, ~0u, want);
 }
+
+#define CTRL_PENDING 0xff /* not an ack: the answer comes when the TAP is set */
 
 static uint8_t ctrl_command(struct net_dev *n, uint8_t class, uint8_t cmd, const struct virtq_chain *c)
 {
@@ -110,8 +165,7 @@ static uint8_t ctrl_command(struct net_dev *n, uint8_t class, uint8_t cmd, const
 					 pairs, i);
 				return VIRTIO_NET_ERR;
 			}
-		set_pairs(n, pairs);
-		return VIRTIO_NET_OK;
+		return set_pairs(n, pairs) == 0 ? CTRL_PENDING : VIRTIO_NET_ERR;
 	}
 	log_debug("%s: control queue: class %u command %u not supported", n->id, class, cmd);
 	return VIRTIO_NET_ERR;
@@ -123,7 +177,7 @@ static void ctrl_work(struct net_dev *n)
 	struct virtq *vq = &d->vqs[n->ctrl_queue];
 	struct virtq_chain *c = &n->chain_ctrl;
 
-	while (virtio_dev_live(d)) {
+	while (virtio_dev_live(d) && !n->tap_busy) {
 		int got = virtq_pop(vq, c);
 		if (got < 0)
 			virtio_dev_fail(d, (int)n->ctrl_queue, vq->error);
@@ -136,6 +190,8 @@ static void ctrl_work(struct net_dev *n)
 		uint8_t hdr[2];
 		iov_copy_from(c->iov, c->n_out, 0, hdr, 2);
 		uint8_t ack = ctrl_command(n, hdr[0], hdr[1], c);
+		if (ack == CTRL_PENDING)
+			return;
 		iov_copy_to(&c->iov[c->n_out], c->n_in, 0, &ack, 1);
 		virtq_push(vq, c->head, 1);
 		virtio_queue_used(d, n->ctrl_queue);
@@ -168,7 +224,6 @@ static void net_start(struct virtio_dev *d)
 		if ((off & (TUN_F_TSO4 | TUN_F_TSO6)) && virtio_has(d, VIRTIO_NET_F_GUEST_ECN))
 			off |= TUN_F_TSO_ECN;
 	}
-	tap_set_offload(&n->tap, off);
 	n->max_rx_frame = NET_HDR_LEN + ((off & (TUN_F_TSO4 | TUN_F_TSO6)) ? NET_MAX_GSO_FRAME : NET_MAX_FRAME);
 	/* The control queue follows the pairs the driver may use: 2N with MQ, else 2 (spec 5.1.2). */
 	bool mq = virtio_has(d, VIRTIO_NET_F_MQ);
@@ -176,9 +231,12 @@ static void net_start(struct virtio_dev *d)
 	d->polled_queues = mq ? (1ull << (2 * n->pairs)) - 1 : 0x3;
 	for (unsigned i = 0; i < n->pairs; i++)
 		net_queue_clear(&n->queues[i], n->opt.queue_size);
-	/* Until the driver asks for more (VQ_PAIRS_SET), only the first pair carries frames. */
-	tap_set_active(&n->tap, 1);
-	n->active_pairs = 1;
+	/* Until the driver asks for more (VQ_PAIRS_SET), only the first pair carries frames; and
+	 * nothing is read until the TAP hands over only what the driver negotiated (a previous
+	 * driver may have taken more). RX buffers are taken meanwhile; TX goes at once. */
+	n->active_pairs = 0;
+	if (tap_job_submit(n, off, 1) < 0)
+		virtio_dev_fail(d, -1, "the TAP's helper thread has no room for its settings");
 	for (unsigned i = 0; i < n->pairs; i++) {
 		net_rx_work(&n->queues[i]);
 		net_tx_work(&n->queues[i]);
@@ -244,6 +302,8 @@ int net_create(struct net_dev *n, const struct net_options *o, struct engine *e,
 		return ret;
 	if ((ret = tap_configure(&n->tap, o->ip, o->mask)) < 0)
 		return ret;
+	if ((ret = engine_helper_init(&n->helper, e, o->id)) < 0)
+		return ret;
 	/* Nothing reads the TAP before the driver is ready, and then only pair 0: frames the
 	 * kernel steered to other queues meanwhile would arrive stale when they open. */
 	tap_set_active(&n->tap, 1);
@@ -268,6 +328,7 @@ int net_create(struct net_dev *n, const struct net_options *o, struct engine *e,
 
 void net_destroy(struct net_dev *n)
 {
+	engine_helper_destroy(&n->helper);
 	for (unsigned i = 0; i < n->pairs; i++)
 		net_queue_free(&n->queues[i], n->opt.queue_size);
 	tap_close(&n->tap);

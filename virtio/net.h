@@ -11,6 +11,7 @@
 #define RV_NET_H
 
 #include "engine/bufring.h"
+#include "engine/helper.h"
 #include "tap.h"
 #include "virtio.h"
 
@@ -136,6 +137,12 @@ struct net_dev {
 	/* Scratch for popping chains, one per path (used only on the owning engine's thread;
 	 * they were function statics, shared by every device of every engine). */
 	struct virtq_chain chain_rx, chain_tx, chain_ctrl;
+	/* TUNSETOFFLOAD and TUNSETQUEUE wait for rtnl, so they run on a helper thread, one job
+	 * at a time: RX starts (start) or a VQ_PAIRS_SET is acknowledged (ctrl) when it is done. */
+	struct engine_helper helper;
+	struct engine_job tap_job;
+	bool tap_busy;                /* tap_job is with the helper (counted in inflight) */
+	unsigned job_offload, job_pairs;
 };
 
 /* Open the TAP and set up the device model (no transport yet). */

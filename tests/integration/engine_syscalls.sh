@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The engine thread makes no syscall but io_uring_enter while a guest runs: device
 # exits, console output, log lines and interrupts all go through its ring. Checked with
-# strace -f on real guest-kit runs (a console-heavy 2-vCPU job and the exits job, which
-# forwards port writes and reads), from the engine's first io_uring_enter up to the
-# stop (where it kicks the vCPUs with tgkill).
+# strace -f on real guest-kit runs (a console-heavy 2-vCPU job, the exits job, which
+# forwards port writes and reads, and a 2-pair virtio-net flood, whose TAP settings go to
+# the device's helper thread), from the engine's first io_uring_enter up to the stop
+# (where it kicks the vCPUs with tgkill).
 source "$(dirname "$0")/lib.sh"
 
 if ! command -v strace >/dev/null; then
@@ -11,10 +12,11 @@ if ! command -v strace >/dev/null; then
 	exit 0
 fi
 
-check_run() { # name cmdline cpus
+check_run() { # name cmdline cpus [more ringvisor args]
 	local name=$1 cmdline=$2 cpus=$3 log=$TMP/$1.strace
+	shift 3
 	strace -f -qq -o "$log" "$RINGVISOR" --kernel "$GUEST_ELF" --cpus boot="$cpus" --memory size=128M \
-		--cmdline "$cmdline" </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err" &
+		--cmdline "$cmdline" "$@" </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	local spid=$! vmm="" etid=""
 	for _ in $(seq 1 100); do
 		vmm=$(pgrep -P $spid -x ringvisor | head -n1)
@@ -61,3 +63,14 @@ check_run() { # name cmdline cpus
 
 check_run engine_only_io_uring_enter_console "job=spin ms=5 ticks=40" 2
 check_run engine_only_io_uring_enter_exits "job=exits n=800" 1
+# virtio-net: the TAP's offloads and queue attachments (ioctls that wait for rtnl) are set
+# on the device's helper thread, at DRIVER_OK and at the guest's VQ_PAIRS_SET (2 pairs)
+if [ -c /dev/net/tun ] && [ "$(id -u)" = 0 ]; then
+	. "$(dirname "$0")/../tools/net_subnet.sh"
+	X=$(net_subnet)
+	check_run engine_only_io_uring_enter_net \
+		"job=net-tx ip=172.30.$X.2 peer=172.30.$X.1 pairs=2 count=20000 size=64" 1 \
+		--net "tap=rvsc$(( $$ % 100000 )),ip=172.30.$X.1,mask=255.255.255.0,num_queues=4"
+else
+	skip engine_only_io_uring_enter_net "needs root and /dev/net/tun to make a TAP"
+fi

@@ -7,6 +7,7 @@
 #include "engine/bufring.h"
 #include "engine/engine.h"
 #include "engine/exitq.h"
+#include "engine/helper.h"
 #include "engine/log.h"
 #include "engine/runqueue.h"
 #include "engine/sigwatch.h"
@@ -207,6 +208,67 @@ static void test_forward_ordered_sleeping(void)
 	CHECK_EQ(writes, 300 * 3);
 	CHECK(bells > 0);  /* the engine was asleep and was rung */
 	CHECK(sleeps > 0); /* the caller slept on its own ring and was woken by MSG_RING */
+}
+
+/* ---- helper: a blocking call off the engine thread ---- */
+struct helper_case {
+	struct engine e;
+	struct engine_helper h;
+	struct engine_job job;
+	struct engine_timer start, tick;
+	pid_t engine_tid, work_tid, done_tid;
+	int ticks, ticks_at_done;
+};
+
+static void helper_work(struct engine_job *j)
+{
+	struct helper_case *c = j->ctx;
+	c->work_tid = gettid();
+	usleep(50 * 1000); /* blocks, as an ioctl waiting for rtnl would */
+	j->result = 7;
+}
+
+static void helper_done(struct engine_job *j)
+{
+	struct helper_case *c = j->ctx;
+	c->done_tid = gettid();
+	c->ticks_at_done = c->ticks;
+	engine_stop(&c->e);
+}
+
+static void helper_tick(struct engine *e, struct engine_timer *t)
+{
+	struct helper_case *c = t->ctx;
+	c->ticks++;
+	engine_timer_arm(e, t, 1000 * 1000, helper_tick, c);
+}
+
+static void helper_start(struct engine *e, struct engine_timer *t)
+{
+	struct helper_case *c = t->ctx;
+	c->engine_tid = gettid();
+	CHECK_EQ(engine_helper_submit(&c->h, &c->job), 0);
+	engine_timer_arm(e, &c->tick, 1000 * 1000, helper_tick, c);
+}
+
+/* The job's work runs on another thread and blocks there while the engine goes on
+ * (its 1 ms timer keeps firing); done comes back on the engine thread. */
+static void test_helper_blocking_job(void)
+{
+	static struct helper_case c;
+	struct engine_params p = params(0);
+	memset(&c, 0, sizeof(c));
+	CHECK_EQ(engine_init(&c.e, &p), 0);
+	CHECK_EQ(engine_helper_init(&c.h, &c.e, "test"), 0);
+	c.job = (struct engine_job){ .work = helper_work, .done = helper_done, .ctx = &c };
+	engine_timer_arm(&c.e, &c.start, 1000, helper_start, &c);
+	engine_run(&c.e);
+	CHECK(c.work_tid != 0 && c.work_tid != c.engine_tid);
+	CHECK_EQ(c.done_tid, c.engine_tid);
+	CHECK_EQ(c.job.result, 7);
+	CHECK(c.ticks_at_done >= 10); /* 50 ms of blocking, 1 ms ticks: the engine never waited */
+	engine_helper_destroy(&c.h);
+	engine_destroy(&c.e);
 }
 
 /* ---- timeouts ---- */
@@ -541,5 +603,6 @@ int main(void)
 	RUN(test_ring_owner);
 	RUN(test_runqueue_parse);
 	RUN(test_batch_on_shared_cpu);
+	RUN(test_helper_blocking_job);
 	CHECK_EXIT();
 }
