@@ -335,7 +335,7 @@ static void probe_done(struct engine *e, struct engine_op *op, int res, uint32_t
 	if (res <= 0 || runqueue_parse(e->probe_buf, (size_t)res, &s) < 0) {
 		log_warn("engine %s: cannot read its schedstat (%s): it always spins from now on", e->name,
 			 res < 0 ? strerror(-res) : "unexpected contents");
-		close(e->runqueue_fd);
+		io_uring_prep_close(engine_sqe(e, &e->ignore_op), e->runqueue_fd); /* no syscall of its own */
 		e->runqueue_fd = -1;
 		return;
 	}

@@ -79,12 +79,14 @@ void net_request_done(struct net_dev *n)
 }
 
 /* ---- the TAP's settings, on the helper thread ---- */
+#define TAP_OFFLOAD_KEEP ~0u /* a VQ_PAIRS_SET job: the offloads stay as they are */
+
 static void ctrl_work(struct net_dev *n);
 
 static void tap_job_work(struct engine_job *j)
 {
 	struct net_dev *n = j->ctx;
-	if (n->job_offload != ~0u)
+	if (n->job_offload != TAP_OFFLOAD_KEEP)
 		tap_set_offload(&n->tap, n->job_offload); /* a failure is logged; frames stay plain */
 	tap_set_active(&n->tap, n->job_pairs);
 }
@@ -95,7 +97,7 @@ static void tap_job_done(struct engine_job *j)
 {
 	struct net_dev *n = j->ctx;
 	struct virtio_dev *d = &n->vdev;
-	bool ctrl = n->job_offload == ~0u;
+	bool ctrl = n->job_offload == TAP_OFFLOAD_KEEP;
 	n->tap_busy = false;
 	if (virtio_dev_live(d)) {
 		unsigned old = n->active_pairs;
@@ -116,7 +118,7 @@ static void tap_job_done(struct engine_job *j)
 		ctrl_work(n); /* commands that came while the TAP was busy */
 }
 
-/* Hand the TAP its offloads (~0u: unchanged) and active queue count. Counted in flight, so
+/* Hand the TAP its offloads (or TAP_OFFLOAD_KEEP) and active queue count. Counted in flight, so
  * a reset waits for it. Returns 0, or -EBUSY from a full helper (cannot happen: one job
  * at a time). */
 static int tap_job_submit(struct net_dev *n, unsigned offload, unsigned pairs)
@@ -141,7 +143,7 @@ static int set_pairs(struct net_dev *n, unsigned want)
 		net_rx_cancel(&n->queues[i]);
 	if (want < n->active_pairs)
 		n->active_pairs = want;
-	return tap_job_submit(n, ~0u, want);
+	return tap_job_submit(n, TAP_OFFLOAD_KEEP, want);
 }
 
 #define CTRL_PENDING 0xff /* not an ack: the answer comes when the TAP is set */

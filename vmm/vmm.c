@@ -230,7 +230,6 @@ static int b_shutdown(void *ctx, char *msg, size_t n)
 	return 0;
 }
 
-
 static int b_reboot(void *ctx, char *msg, size_t n) { return vmm_reboot(ctx, msg, n); }
 
 static int b_pause(void *ctx, char *msg, size_t n)

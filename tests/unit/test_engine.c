@@ -217,14 +217,19 @@ struct helper_case {
 	struct engine_job job;
 	struct engine_timer start, tick;
 	pid_t engine_tid, work_tid, done_tid;
-	int ticks, ticks_at_done;
+	_Atomic int ticks; /* the engine's, read by the job */
+	int ticks_at_done;
 };
 
+/* Blocks, as an ioctl waiting for rtnl would, until the engine has ticked 5 times (at
+ * most 5 s): only an engine that kept running meanwhile lets it finish early. */
 static void helper_work(struct engine_job *j)
 {
 	struct helper_case *c = j->ctx;
 	c->work_tid = gettid();
-	usleep(50 * 1000); /* blocks, as an ioctl waiting for rtnl would */
+	uint64_t until = engine_now_ns() + 5000ull * 1000 * 1000;
+	while (atomic_load(&c->ticks) < 5 && engine_now_ns() < until)
+		usleep(1000);
 	j->result = 7;
 }
 
@@ -232,14 +237,14 @@ static void helper_done(struct engine_job *j)
 {
 	struct helper_case *c = j->ctx;
 	c->done_tid = gettid();
-	c->ticks_at_done = c->ticks;
+	c->ticks_at_done = atomic_load(&c->ticks);
 	engine_stop(&c->e);
 }
 
 static void helper_tick(struct engine *e, struct engine_timer *t)
 {
 	struct helper_case *c = t->ctx;
-	c->ticks++;
+	atomic_fetch_add(&c->ticks, 1);
 	engine_timer_arm(e, t, 1000 * 1000, helper_tick, c);
 }
 
@@ -252,7 +257,8 @@ static void helper_start(struct engine *e, struct engine_timer *t)
 }
 
 /* The job's work runs on another thread and blocks there while the engine goes on
- * (its 1 ms timer keeps firing); done comes back on the engine thread. */
+ * (its 1 ms timer keeps firing, which is what lets the job end); done comes back on the
+ * engine thread. */
 static void test_helper_blocking_job(void)
 {
 	static struct helper_case c;
@@ -266,7 +272,7 @@ static void test_helper_blocking_job(void)
 	CHECK(c.work_tid != 0 && c.work_tid != c.engine_tid);
 	CHECK_EQ(c.done_tid, c.engine_tid);
 	CHECK_EQ(c.job.result, 7);
-	CHECK(c.ticks_at_done >= 10); /* 50 ms of blocking, 1 ms ticks: the engine never waited */
+	CHECK(c.ticks_at_done >= 5); /* the engine ticked while the job blocked (it waits for 5) */
 	engine_helper_destroy(&c.h);
 	engine_destroy(&c.e);
 }
