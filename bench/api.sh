@@ -40,6 +40,7 @@ done
 LOAD="$ROOT/$BUILD/tests/api_load"
 FIXED="$ROOT/$BUILD/tests/http_fixed"
 bench_build "$BUILD/tests/api_load" "$BUILD/tests/http_fixed" || bench_die "build failed"
+bench_lab
 [ -w /dev/kvm ] || bench_die "/dev/kvm is not writable"
 command -v python3 >/dev/null || bench_die "python3 is needed"
 command -v curl >/dev/null || bench_die "curl is needed (make deps installs it)"
@@ -154,5 +155,5 @@ for c in $API_CASES hog:1:0; do
 		"RESULT bench=api job=randread-4k-qd32 backing=tmpfs api_load=$t metric=iops_vs_idle host=$hrel ringvisor=$rel")
 done
 echo
-printf '%s\n' "${RESULTS[@]}"
+bench_results "${RESULTS[@]}"
 exit $FAILED

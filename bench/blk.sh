@@ -50,6 +50,7 @@ for j in $JOBS; do job_params "$j" >/dev/null || bench_die "unknown job $j (know
 for b in $BACKINGS; do case $b in tmpfs|disk) ;; *) bench_die "unknown backing $b (tmpfs, disk)" ;; esac; done
 
 bench_build || bench_die "build failed"
+bench_lab
 bench_need_qemu
 bench_need_fio
 command -v python3 >/dev/null || bench_die "python3 is needed"
@@ -262,7 +263,7 @@ for b in $BACKINGS; do
 	done
 done
 echo
-printf '%s\n' "${RESULTS[@]}"
+bench_results "${RESULTS[@]}"
 if [ "$FAILED" -gt 0 ]; then
 	echo "FAILED runs: $FAILED (excluded from the figures; see the log above)"
 	exit 1

@@ -27,6 +27,7 @@ for v in RUNS EXITS_N EXITS_RUNS SMP_RUNS MEM; do
 done
 
 bench_build || bench_die "build failed"
+bench_lab
 bench_need_qemu
 command -v python3 >/dev/null || bench_die "python3 is needed for bench/firstbyte.py"
 
@@ -126,7 +127,7 @@ done
 figure "CPU ms per run (exits n=$EXITS_N)" exits cpu_ms "job=exits metric=median_cpu_ms"
 [ -n "$keys" ] || echo "exits: no *_ns keys from any passing run"
 echo
-printf '%s\n' "${RESULTS[@]}"
+bench_results "${RESULTS[@]}"
 if [ "$FAILED" -gt 0 ]; then
 	echo "FAILED runs: $FAILED (excluded from the figures; see the log above)"
 	exit 1

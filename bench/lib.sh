@@ -2,6 +2,8 @@
 # Sets ROOT (repo root), BENCH_DIR, BUILD, RINGVISOR, GUEST_ELF, QEMU; provides the build
 # step, the two VMM command lines for the guest kit, and small statistics helpers.
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The bench's own command line as it was started (sourced first, before it parses its args).
+BENCH_ARGV=("$0" "$@")
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 BUILD=${BUILD:-build}
 RINGVISOR=${RINGVISOR:-$ROOT/$BUILD/ringvisor}
@@ -13,6 +15,34 @@ bench_die() { echo "bench: $*" >&2; exit 2; }
 # Build ringvisor and the guest kit (plus any extra make targets given).
 bench_build() {
 	make -s -C "$ROOT" BUILD="$BUILD" "$BUILD/ringvisor" "$BUILD/guest/guest.elf" "$@"
+}
+
+# bench_lab: on a host whose /dev/kvm cannot boot guests for real
+# (tests/lab/need says why: none, or kvm_pvm), run this bench again inside the KVM lab, where
+# ringvisor and QEMU (-accel kvm) run side by side in one L1, and end with its status.
+# Elsewhere (hardware VMX/SVM, or already inside a lab) it returns. Call it after bench_build:
+# the build runs here, where the package mirror is. BENCH_LAB_OPTS: tests/lab/run's options.
+bench_lab() {
+	local why
+	why=$(bash "$ROOT/tests/lab/need") || return 0
+	echo "bench: $why: running in the KVM lab (QEMU TCG with SVM); every figure is env=lab-tcg" >&2
+	# shellcheck disable=SC2086
+	exec bash "$ROOT/tests/lab/run" ${BENCH_LAB_OPTS:-} -- bash "${BENCH_ARGV[@]}"
+}
+
+# Where the figures come from, for every RESULT line: lab-tcg (inside the KVM lab: ratios
+# between VMMs only), kvm-pvm (software virtualization), or kvm (hardware VMX/SVM).
+bench_env() {
+	if [ -n "${RV_ENV:-}" ]; then echo "$RV_ENV"
+	elif [ -d /sys/module/kvm_pvm ]; then echo kvm-pvm
+	else echo kvm
+	fi
+}
+# bench_results LINE...: print the RESULT lines, each with env= appended.
+bench_results() {
+	local env l
+	env=$(bench_env)
+	for l in "$@"; do echo "$l env=$env"; done
 }
 
 # QEMU (Debian's qemu-system-x86) and a writable /dev/kvm: a TCG comparison means nothing.

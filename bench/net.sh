@@ -48,6 +48,7 @@ for j in $JOBS; do job_params "$j" >/dev/null || bench_die "unknown job $j (know
 [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] || bench_die "needs root and /dev/net/tun (it makes a TAP)"
 
 bench_build "$BUILD/tests/net_peer" "$BUILD/tests/tap_guest" || bench_die "build failed"
+bench_lab
 bench_need_qemu
 NET_PEER=$ROOT/$BUILD/tests/net_peer TAP_GUEST=$ROOT/$BUILD/tests/tap_guest
 
@@ -179,7 +180,7 @@ for j in $JOBS; do
 	[ -n "$re" ] && RESULTS+=("RESULT bench=net job=$j dir=$dir size=$size pairs=$pairs metric=io_uring_enter_per_packet ringvisor=$(num "$re")")
 done
 echo
-printf '%s\n' "${RESULTS[@]}"
+bench_results "${RESULTS[@]}"
 if [ "$FAILED" -gt 0 ]; then
 	echo "FAILED runs: $FAILED (excluded from the figures; see the log above)"
 	exit 1

@@ -25,6 +25,7 @@ for v in ROUNDS DUR MEM SIZE_MIB; do
 	case ${!v} in ''|*[!0-9]*|0) bench_die "${v/DUR/SECONDS} must be a positive whole number" ;; esac
 done
 bench_build || bench_die "build failed"
+bench_lab
 bench_need_qemu
 HP=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 HP_SAVED=$(cat "$HP" 2>/dev/null) || bench_die "no 2 MiB huge pages on this host"
@@ -102,5 +103,5 @@ for hp in off on; do
 	echo "numa_maps, ringvisor hugepages=$hp:"
 	grep -E 'ringvisor-ram|io_uring' "$maps" | sed 's/^/  /'
 done
-printf '%s\n' "${RESULTS[@]}"
+bench_results "${RESULTS[@]}"
 [ "$FAILED" -eq 0 ] || exit 1

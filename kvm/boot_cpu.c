@@ -3,12 +3,12 @@
 #include "boot.h"
 
 #include "engine/log.h"
+#include "ioctl_retry.h"
 #include "layout.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 /* Boot GDT: 0x08 32-bit code (PVH), 0x10 64-bit code and 0x18 data (the Linux boot
  * protocol's __BOOT_CS/__BOOT_DS), 0x20 a TSS so TR is valid. */
@@ -54,7 +54,7 @@ int boot_set_cpu_state(int vcpu_fd, const struct guest_mem *m, const struct boot
 
 	if (guest_mem_write(m, LAYOUT_BOOT_GDT, boot_gdt, sizeof(boot_gdt)) < 0)
 		return -EFAULT;
-	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sr) < 0)
+	if (kvm_ioctl(vcpu_fd, KVM_GET_SREGS, &sr) < 0)
 		return -errno;
 	sr.gdt.base = LAYOUT_BOOT_GDT;
 	sr.gdt.limit = sizeof(boot_gdt) - 1;
@@ -88,7 +88,7 @@ int boot_set_cpu_state(int vcpu_fd, const struct guest_mem *m, const struct boot
 		sr.efer = 0x500;      /* LME, LMA */
 		r.rsi = s->arg;
 	}
-	if (ioctl(vcpu_fd, KVM_SET_SREGS, &sr) < 0 || ioctl(vcpu_fd, KVM_SET_REGS, &r) < 0) {
+	if (kvm_ioctl(vcpu_fd, KVM_SET_SREGS, &sr) < 0 || kvm_ioctl(vcpu_fd, KVM_SET_REGS, &r) < 0) {
 		int err = errno;
 		log_error("cannot set the boot vCPU's registers: %s", strerror(err));
 		return -err;

@@ -2,12 +2,12 @@
 #include "ioeventfd.h"
 
 #include "engine/log.h"
+#include "ioctl_retry.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 static uint32_t flags_for(bool pio, bool match)
@@ -23,7 +23,7 @@ static int create(int vm_fd, uint64_t addr, unsigned len, bool pio, bool match, 
 	struct kvm_ioeventfd req = {
 		.datamatch = value, .addr = addr, .len = len, .fd = fd, .flags = flags_for(pio, match),
 	};
-	if (ioctl(vm_fd, KVM_IOEVENTFD, &req) < 0) {
+	if (kvm_ioctl(vm_fd, KVM_IOEVENTFD, &req) < 0) {
 		int err = errno;
 		log_error("cannot register an ioeventfd at 0x%llx: %s", (unsigned long long)addr, strerror(err));
 		close(fd);
@@ -40,7 +40,7 @@ static void destroy(int vm_fd, int fd, uint64_t addr, unsigned len, bool pio, bo
 		.datamatch = value, .addr = addr, .len = len, .fd = fd,
 		.flags = KVM_IOEVENTFD_FLAG_DEASSIGN | flags_for(pio, match),
 	};
-	ioctl(vm_fd, KVM_IOEVENTFD, &req);
+	kvm_ioctl(vm_fd, KVM_IOEVENTFD, &req);
 	close(fd);
 }
 

@@ -2,11 +2,11 @@
 #include "irq_routing.h"
 
 #include "engine/log.h"
+#include "ioctl_retry.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 static void add_irqchip(struct kvm_irq_routing *t, unsigned gsi, unsigned chip, unsigned pin)
 {
@@ -20,7 +20,7 @@ static void add_irqchip(struct kvm_irq_routing *t, unsigned gsi, unsigned chip, 
 
 static int commit(struct irq_routing *r)
 {
-	if (ioctl(r->vm_fd, KVM_SET_GSI_ROUTING, r->table) < 0) {
+	if (kvm_ioctl(r->vm_fd, KVM_SET_GSI_ROUTING, r->table) < 0) {
 		int err = errno;
 		log_error("KVM_SET_GSI_ROUTING (%u routes) failed: %s", r->table->nr, strerror(err));
 		return -err;

@@ -2,12 +2,12 @@
 #include "irqfd.h"
 
 #include "engine/log.h"
+#include "ioctl_retry.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 static void raised(struct engine *e, struct engine_op *op, int res, uint32_t flags)
@@ -30,7 +30,7 @@ int irq_line_init(struct irq_line *l, int vm_fd, unsigned gsi, struct engine *e)
 	if (l->fd < 0)
 		return -errno;
 	struct kvm_irqfd req = { .fd = (uint32_t)l->fd, .gsi = gsi };
-	if (ioctl(vm_fd, KVM_IRQFD, &req) < 0) {
+	if (kvm_ioctl(vm_fd, KVM_IRQFD, &req) < 0) {
 		int err = errno;
 		log_error("cannot attach an irqfd to GSI %u: %s", gsi, strerror(err));
 		close(l->fd);
@@ -45,7 +45,7 @@ void irq_line_destroy(struct irq_line *l, int vm_fd)
 	if (l->fd < 0)
 		return;
 	struct kvm_irqfd req = { .fd = (uint32_t)l->fd, .gsi = l->gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN };
-	ioctl(vm_fd, KVM_IRQFD, &req);
+	kvm_ioctl(vm_fd, KVM_IRQFD, &req);
 	close(l->fd);
 	l->fd = -1;
 }

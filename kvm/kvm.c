@@ -2,13 +2,13 @@
 #include "kvm.h"
 
 #include "engine/log.h"
+#include "ioctl_retry.h"
 #include "layout.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 const struct kvm_required_cap kvm_required_caps[] = {
@@ -35,7 +35,7 @@ const struct kvm_required_cap *kvm_missing_cap(int (*has)(void *ctx, int cap), v
 
 static int sys_has_cap(void *ctx, int cap)
 {
-	return ioctl(*(int *)ctx, KVM_CHECK_EXTENSION, cap);
+	return kvm_ioctl(*(int *)ctx, KVM_CHECK_EXTENSION, cap);
 }
 
 static unsigned host_phys_bits(void)
@@ -52,13 +52,13 @@ static int load_msr_list(struct kvm *k)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 };
 
-	if (ioctl(k->sys_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+	if (kvm_ioctl(k->sys_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
 		return -errno;
 	k->msr_list = calloc(1, sizeof(*k->msr_list) + probe.nmsrs * sizeof(uint32_t));
 	if (!k->msr_list)
 		return -ENOMEM;
 	k->msr_list->nmsrs = probe.nmsrs;
-	if (ioctl(k->sys_fd, KVM_GET_MSR_INDEX_LIST, k->msr_list) < 0)
+	if (kvm_ioctl(k->sys_fd, KVM_GET_MSR_INDEX_LIST, k->msr_list) < 0)
 		return -errno;
 	return 0;
 }
@@ -70,7 +70,7 @@ static int load_supported_cpuid(struct kvm *k)
 		if (!c)
 			return -ENOMEM;
 		c->nent = n;
-		if (ioctl(k->sys_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+		if (kvm_ioctl(k->sys_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 			k->supported_cpuid = c;
 			return 0;
 		}
@@ -104,7 +104,7 @@ int kvm_open(struct kvm *k)
 			log_error("cannot open %s: %s", dev, strerror(err));
 		return -err;
 	}
-	ret = ioctl(k->sys_fd, KVM_GET_API_VERSION, 0);
+	ret = kvm_ioctl(k->sys_fd, KVM_GET_API_VERSION, 0);
 	if (ret != KVM_API_VERSION) {
 		log_error("%s is not a usable KVM device (API version %d, expected %d)", dev, ret, KVM_API_VERSION);
 		kvm_close(k);
@@ -116,10 +116,10 @@ int kvm_open(struct kvm *k)
 		kvm_close(k);
 		return -ENOTSUP;
 	}
-	k->run_size = ioctl(k->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	k->max_vcpus = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	k->run_size = kvm_ioctl(k->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	k->max_vcpus = kvm_ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (k->max_vcpus <= 0)
-		k->max_vcpus = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+		k->max_vcpus = kvm_ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (k->max_vcpus <= 0)
 		k->max_vcpus = 4;
 	k->phys_bits = host_phys_bits();
@@ -135,21 +135,21 @@ int kvm_create_vm(struct kvm *k)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 
-	k->vm_fd = ioctl(k->sys_fd, KVM_CREATE_VM, 0);
+	k->vm_fd = kvm_ioctl(k->sys_fd, KVM_CREATE_VM, 0);
 	if (k->vm_fd < 0) {
 		int err = errno;
 		log_error("KVM_CREATE_VM failed: %s", strerror(err));
 		return -err;
 	}
 	/* Three pages just below the BIOS area for VMX's real-mode TSS; harmless elsewhere. */
-	if (ioctl(k->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0)
+	if (kvm_ioctl(k->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0)
 		log_debug("KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
-	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+	if (kvm_ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
 		int err = errno;
 		log_error("cannot create the in-kernel irqchip (KVM_CREATE_IRQCHIP): %s", strerror(err));
 		return -err;
 	}
-	if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+	if (kvm_ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
 		int err = errno;
 		log_error("cannot create the in-kernel PIT (KVM_CREATE_PIT2): %s", strerror(err));
 		return -err;
@@ -167,7 +167,7 @@ int kvm_add_memory(struct kvm *k, const struct guest_mem *m)
 			.memory_size = r->size,
 			.userspace_addr = (uint64_t)(uintptr_t)r->hva,
 		};
-		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0) {
+		if (kvm_ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0) {
 			int err = errno;
 			log_error("cannot give guest RAM 0x%llx+%llu MiB to KVM: %s", (unsigned long long)r->gpa,
 				  (unsigned long long)(r->size >> 20), strerror(err));

@@ -6,6 +6,7 @@
 #include "cpuid.h"
 #include "engine/exitq.h"
 #include "engine/log.h"
+#include "ioctl_retry.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -120,7 +121,7 @@ static int set_msr(struct vcpu *v, uint32_t index, uint64_t value)
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e;
 	} m = { .hdr.nmsrs = 1, .e = { .index = index, .data = value } };
-	return ioctl(v->fd, KVM_SET_MSRS, &m) == 1 ? 0 : -EINVAL;
+	return kvm_ioctl(v->fd, KVM_SET_MSRS, &m) == 1 ? 0 : -EINVAL;
 }
 
 static int get_msr(struct vcpu *v, uint32_t index, uint64_t *value)
@@ -129,7 +130,7 @@ static int get_msr(struct vcpu *v, uint32_t index, uint64_t *value)
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e;
 	} m = { .hdr.nmsrs = 1, .e = { .index = index } };
-	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
+	if (kvm_ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
 		return -EINVAL;
 	*value = m.e.data;
 	return 0;
@@ -158,12 +159,12 @@ static void set_boot_msrs(struct vcpu *v, struct kvm_cpuid2 *cpuid)
 static int set_lapic(struct vcpu *v)
 {
 	struct kvm_lapic_state l;
-	if (ioctl(v->fd, KVM_GET_LAPIC, &l) < 0)
+	if (kvm_ioctl(v->fd, KVM_GET_LAPIC, &l) < 0)
 		return -errno;
 	uint32_t *lint0 = (uint32_t *)&l.regs[APIC_LVT_LINT0], *lint1 = (uint32_t *)&l.regs[APIC_LVT_LINT1];
 	*lint0 = (*lint0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
 	*lint1 = (*lint1 & ~0x700u) | (APIC_MODE_NMI << 8);
-	return ioctl(v->fd, KVM_SET_LAPIC, &l) < 0 ? -errno : 0;
+	return kvm_ioctl(v->fd, KVM_SET_LAPIC, &l) < 0 ? -errno : 0;
 }
 
 static int vcpu_setup(struct vm *vm, struct vcpu *v, unsigned index)
@@ -174,7 +175,7 @@ static int vcpu_setup(struct vm *vm, struct vcpu *v, unsigned index)
 
 	v->vm = vm;
 	v->index = index;
-	v->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, index);
+	v->fd = kvm_ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, index);
 	if (v->fd < 0) {
 		ret = -errno;
 		log_error("cannot create vcpu%u: %s", index, strerror(-ret));
@@ -190,10 +191,10 @@ static int vcpu_setup(struct vm *vm, struct vcpu *v, unsigned index)
 	cpuid = cpuid_for_vcpu(vm->kvm.supported_cpuid, index, vm->n_vcpus);
 	if (!cpuid)
 		return -ENOMEM;
-	int tsc_khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+	int tsc_khz = kvm_ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
 	if (tsc_khz > 0)
 		cpuid_set_tsc_khz(cpuid, (unsigned)tsc_khz);
-	ret = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
+	ret = kvm_ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
 	if (ret) {
 		free(cpuid);
 		log_error("vcpu%u: KVM refused its CPUID: %s", index, strerror(-ret));
@@ -208,7 +209,7 @@ static int vcpu_setup(struct vm *vm, struct vcpu *v, unsigned index)
 	memset(&fpu, 0, sizeof(fpu));
 	fpu.fcw = 0x37f;
 	fpu.mxcsr = 0x1f80;
-	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
+	if (kvm_ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
 		log_warn("vcpu%u: KVM_SET_FPU: %s", index, strerror(errno));
 	v->queues = calloc(vm->n_engines, sizeof(struct exitq));
 	if (!v->queues)
@@ -323,7 +324,7 @@ void vcpu_dump(struct vcpu *v)
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
-	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+	if (kvm_ioctl(v->fd, KVM_GET_REGS, &r) < 0 || kvm_ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
 		log_error("vcpu%u: cannot read registers: %s", v->index, strerror(errno));
 		return;
 	}
@@ -373,7 +374,7 @@ static void *vcpu_thread(void *arg)
 	sigdelset(&cur, VCPU_KICK_SIGNAL);
 	mask.hdr.len = 8;
 	memcpy(mask.set, &cur, 8);
-	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &mask) < 0) {
+	if (kvm_ioctl(v->fd, KVM_SET_SIGNAL_MASK, &mask) < 0) {
 		log_error("vcpu%u: KVM_SET_SIGNAL_MASK: %s", v->index, strerror(errno));
 		vm_request_stop(v->vm, VM_EXIT_INTERNAL, "vCPU setup failed");
 		return NULL;

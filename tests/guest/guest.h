@@ -42,7 +42,8 @@ enum svc {
     SVC_TRIPLE_FAULT = 8, /* () empty IDT + exception: the CPU shuts down     */
     SVC_OUTB = 9,      /* (port, value): one port write at CPL0               */
     SVC_INB = 10,      /* (port) -> value: one port read at CPL0              */
-    SVC_CMPXCHG16B = 11, /* () lock cmpxchg16b at CPL0: kvm_pvm cannot emulate it */
+    SVC_CMPXCHG16B = 11, /* (pa) lock cmpxchg16b at CPL0 on physical address pa (0: on RAM):
+                            KVM's instruction emulator cannot do it */
     SVC_OUTL = 12,     /* (port, value): one 32-bit port write (PCI 0xCF8/0xCFC) */
     SVC_INL = 13,      /* (port) -> value: one 32-bit port read                */
     SVC_PCI_READ = 14, /* (cf8 address) -> dword: outl 0xCF8 + inl 0xCFC in one call */

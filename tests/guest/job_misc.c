@@ -8,8 +8,8 @@
  *          VMM's console input path.
  *   reset: ask the keyboard controller for a reset (0xfe to port 0x64).
  *   fault: `kind=triple` makes the CPU shut down (triple fault) at CPL0; `kind=emulation`
- *          runs an instruction kvm_pvm's emulator refuses; so the VMM's
- *          fatal-exit path (exit reason + registers, non-zero status) can be tested. */
+ *          runs an instruction KVM's emulator refuses where KVM must emulate it; so the
+ *          VMM's fatal-exit path (exit reason + registers, non-zero status) can be tested. */
 #include "guest.h"
 
 static u64 cmdline_u64(const char *key, u64 dflt)
@@ -39,10 +39,12 @@ int job_fault(void)
     char kind[16] = "triple";
     cmdline_get("kind", kind, sizeof kind);
     if (streq(kind, "emulation")) {
-        /* On kvm_pvm CPL0 code is emulated and this instruction is not: the VM stops with
-         * an internal error. With hardware virtualization it simply works. */
+        /* lock cmpxchg16b on guest-physical memory nothing backs (between the GED and the
+         * PCI BAR window): KVM must emulate an access there to turn it into an MMIO exit, and
+         * its emulator has no cmpxchg16b, so the VM stops with an internal error (suberror
+         * 1). The same on kvm_pvm, whose emulator runs all CPL0 code. */
         gprintf("fault=emulation\n");
-        svc(SVC_CMPXCHG16B, 0, 0, 0);
+        svc(SVC_CMPXCHG16B, 0xd3000000ul, 0, 0);
         gprintf("cmpxchg16b_ran=1\n");
         return 0;
     }

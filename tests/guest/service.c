@@ -91,8 +91,9 @@ void service(struct frame *f)
     }
     case SVC_CMPXCHG16B: {
         static u64 pair[2] __attribute__((aligned(16)));
+        volatile u64 *p = f->rdi ? phys(f->rdi) : pair;
         u64 lo = 0, hi = 0;
-        __asm__ volatile("lock cmpxchg16b %0" : "+m"(pair), "+a"(lo), "+d"(hi) : "b"(1ul), "c"(2ul) : "memory");
+        __asm__ volatile("lock cmpxchg16b %0" : "+m"(*(volatile u64(*)[2])p), "+a"(lo), "+d"(hi) : "b"(1ul), "c"(2ul) : "memory");
         f->rax = 0;
         break;
     }

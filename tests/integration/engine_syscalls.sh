@@ -16,19 +16,16 @@ check_run() { # name cmdline cpus [more ringvisor args]
 	local name=$1 cmdline=$2 cpus=$3 log=$TMP/$1.strace
 	shift 3
 	strace -f -qq -o "$log" "$RINGVISOR" --kernel "$GUEST_ELF" --cpus boot="$cpus" --memory size=128M \
-		--cmdline "$cmdline" "$@" </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	local spid=$! vmm="" etid=""
-	for _ in $(seq 1 100); do
-		vmm=$(pgrep -P $spid -x ringvisor | head -n1)
-		[ -n "$vmm" ] && for t in /proc/"$vmm"/task/*; do
-			[ "$(cat "$t/comm" 2>/dev/null)" = rv-engine0 ] && etid=$(basename "$t")
-		done
-		[ -n "$etid" ] && break
-		sleep 0.05
-	done
-	wait $spid
+		--cmdline "$cmdline" "$@" </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err"
+	# The engine thread, from the trace itself: ringvisor names it from the main thread
+	# (pthread_setname_np opens /proc/self/task/TID/comm and writes "rv-engine0"). No polling
+	# of /proc, which a slow host (the KVM lab) can miss while a short run comes and goes.
+	local etid
+	etid=$(awk '$2 ~ /^openat\(/ && match($0, /"\/proc\/self\/task\/[0-9]+\/comm"/) {
+			split(substr($0, RSTART, RLENGTH), p, "/"); tid[$1] = p[5] }
+		$2 ~ /^write\(/ && /"rv-engine0"/ && ($1 in tid) { print tid[$1]; exit }' "$log")
 	if [ -z "$etid" ]; then
-		fail "$name" "could not find the engine thread"
+		fail "$name" "could not find the engine thread in the trace (no write of rv-engine0 to a task's comm)"
 		return
 	fi
 	if ! grep -q '^result=pass' "$TMP/$name.out"; then

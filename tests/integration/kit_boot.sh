@@ -136,11 +136,12 @@ node_cpus=$(tr ',' '\n' </sys/devices/system/node/node0/cpulist 2>/dev/null |
 ncpu=$(wc -w <<<"$node_cpus")
 first=$(head -n1 <<<"$node_cpus") last=$(tail -n1 <<<"$node_cpus")
 if [ "$ncpu" -ge 2 ]; then
-	"$RINGVISOR" --kernel "$GUEST_ELF" --cpus boot=$((ncpu - 1)) --memory size=128M --cmdline "job=spin ms=20 ticks=20" \
+	# The guest spins until it is stopped, so a slow host (the KVM lab) cannot miss its threads.
+	"$RINGVISOR" --kernel "$GUEST_ELF" --cpus boot=$((ncpu - 1)) --memory size=128M --cmdline "job=spin ms=20" \
 		</dev/null >"$TMP/place.out" 2>"$TMP/place.err" &
 	pid=$!
 	eng="" vc=""
-	for _ in $(seq 1 100); do # until both threads exist (a loaded machine starts slowly)
+	for _ in $(seq 1 600); do # until both threads exist and the guest runs
 		for t in /proc/$pid/task/*; do
 			case "$(cat "$t/comm" 2>/dev/null)" in
 			rv-engine0) eng=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
@@ -148,8 +149,10 @@ if [ "$ncpu" -ge 2 ]; then
 			esac
 		done
 		[ -n "$eng" ] && [ -n "$vc" ] && grep -q '^spinning=1' "$TMP/place.out" && break
+		kill -0 $pid 2>/dev/null || break
 		sleep 0.05
 	done
+	kill -TERM $pid 2>/dev/null
 	wait $pid
 	if [ "$eng" = "$first" ] && [ "$vc" = "$last" ]; then
 		pass placement_engine_and_vcpu_apart

@@ -5,6 +5,7 @@
 # unknown host node or too few huge pages, and a 96 GiB guest on this smaller host.
 # Multi-node placement is covered by the unit tests on recorded topologies
 # (tests/unit/test_placement.c, test_numa.c); this host has one node.
+# lab: --numa 2
 source "$(dirname "$0")/lib.sh"
 
 node=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | head -n1 | sed 's/.*node//')
@@ -186,9 +187,9 @@ cpus=$(tr ',' '\n' </sys/devices/system/node/node$node/cpulist 2>/dev/null |
 first=$(head -n1 <<<"$cpus") ncpu=$(wc -w <<<"$cpus")
 p=$TMP/affinity
 "$RINGVISOR" --kernel "$GUEST_ELF" --cpus "boot=1,affinity=[0@[$first]]" --memory size=64M \
-	--cmdline "job=spin ms=20 ticks=20" </dev/null >"$p.out" 2>"$p.err" &
+	--cmdline "job=spin ms=20" </dev/null >"$p.out" 2>"$p.err" &
 pid=$! eng="" vc=""
-for _ in $(seq 1 100); do
+for _ in $(seq 1 600); do # the guest spins until stopped: a slow host cannot miss its threads
 	for t in /proc/$pid/task/*; do
 		case "$(cat "$t/comm" 2>/dev/null)" in
 		rv-engine$node) eng=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
@@ -196,11 +197,59 @@ for _ in $(seq 1 100); do
 		esac
 	done
 	[ -n "$eng" ] && [ -n "$vc" ] && grep -q '^spinning=1' "$p.out" && break
+	kill -0 $pid 2>/dev/null || break
 	sleep 0.05
 done
+kill -TERM $pid 2>/dev/null
 wait $pid
 if [ "$vc" = "$first" ] && { [ "$ncpu" -lt 2 ] || ! grep -qw "$first" <<<"$(tr ',-' '  ' <<<"$eng")"; }; then
 	pass numa_vcpu_affinity
 else
 	fail numa_vcpu_affinity "vcpu0 CPUs '$vc' (want $first), engine CPUs '$eng'"
+fi
+
+# --- two host NUMA nodes (the KVM lab gives them: tests/lab/run --numa 2): a zone bound to
+# each, shown as bind:N in numa_maps, and an engine thread per node on that node's CPUs
+mapfile -t hnodes < <(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | sed 's/.*node//' | sort -n)
+if [ ${#hnodes[@]} -lt 2 ]; then
+	skip numa_two_host_nodes "this host has ${#hnodes[@]} NUMA node(s); the KVM lab has two (tests/lab/run --numa 2), as make test runs this script on a host without VMX/SVM"
+else
+	n0=${hnodes[0]} n1=${hnodes[1]}
+	expand_cpus() { tr ',' '\n' <<<"$1" | awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }'; }
+	# cpus_within LIST NODE_LIST: every CPU of LIST is in NODE_LIST (both "0-3,8" lists)
+	cpus_within() { [ -n "$1" ] && [ -z "$(comm -23 <(expand_cpus "$1" | sort) <(expand_cpus "$2" | sort))" ]; }
+	p=$TMP/twonode
+	if ! start_spin "$p" --cpus boot=2 --memory size=0 \
+		--memory-zone "id=a,size=128M,host_numa_node=$n0,prefault=on" \
+		--memory-zone "id=b,size=128M,host_numa_node=$n1,prefault=on" \
+		--numa "guest_numa_id=0,cpus=[0],memory_zones=[a]" --numa "guest_numa_id=1,cpus=[1],memory_zones=[b]"; then
+		stop_spin
+		fail numa_two_host_nodes "guest did not run: $(tail -n3 "$p.err" | tr '\n' ' ')"
+	else
+		cp /proc/$PID/numa_maps "$p.maps"
+		e0="" e1=""
+		for t in /proc/$PID/task/*; do
+			case "$(cat "$t/comm" 2>/dev/null)" in
+			rv-engine$n0) e0=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
+			rv-engine$n1) e1=$(awk '/Cpus_allowed_list/ {print $2}' "$t/status") ;;
+			esac
+		done
+		stop_spin
+		za=$(grep 'ringvisor-ram-a' "$p.maps") zb=$(grep 'ringvisor-ram-b' "$p.maps")
+		c0=$(cat /sys/devices/system/node/node$n0/cpulist) c1=$(cat /sys/devices/system/node/node$n1/cpulist)
+		# pages actually on node N: the "N<n>=" counts
+		if ! grep -q "bind:$n0" <<<"$za" || ! grep -q "bind:$n1" <<<"$zb" ||
+		   ! grep -qE " N$n0=[0-9]+" <<<"$za" || ! grep -qE " N$n1=[0-9]+" <<<"$zb" || grep -qE " N$n0=" <<<"$zb"; then
+			fail numa_two_host_nodes "numa_maps: a='$za' b='$zb' (want bind:$n0 with pages on N$n0, bind:$n1 with pages on N$n1)"
+		elif [ -z "$e0" ] || [ -z "$e1" ]; then
+			fail numa_two_host_nodes "want an engine thread per node (rv-engine$n0, rv-engine$n1): found '$e0' and '$e1'"
+		elif ! cpus_within "$e0" "$c0" || ! cpus_within "$e1" "$c1"; then
+			fail numa_two_host_nodes "engine CPUs: node $n0 '$e0' (node CPUs $c0), node $n1 '$e1' (node CPUs $c1)"
+		else
+			pass numa_two_host_nodes
+			echo "# zone a: $za"
+			echo "# zone b: $zb"
+			echo "# rv-engine$n0 on CPUs $e0, rv-engine$n1 on CPUs $e1"
+		fi
+	fi
 fi

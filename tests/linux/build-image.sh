@@ -17,7 +17,7 @@ KROOT=$OUT/kernel       # the kernel package, unpacked
 PKGROOT=$OUT/pkgs       # the userspace packages, unpacked (busybox, fio, iperf3, libraries)
 ROOT=$OUT/initramfs     # the initramfs tree
 STAMP=$OUT/.stamp
-SELF_SUM=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
+SELF_SUM=$(cat tests/linux/build-image.sh tests/debian.sh | sha256sum | cut -d' ' -f1)
 
 # The virtio modules /init loads (module names; dashes and underscores are the same to the kernel).
 WANT_MODULES=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio
@@ -56,63 +56,16 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-mkdir -p "$DEBS"
-
-# apt-get download PKG... into $DEBS; runs apt-get update once if a package is not known yet.
-apt_updated=0
-fetch() {
-	local errf=$OUT/.apt-err
-	if (cd "$DEBS" && apt-get -q -o APT::Sandbox::User=root download "$@" >/dev/null 2>"$errf"); then
-		return 0
-	fi
-	if [ $apt_updated = 0 ]; then
-		log "apt-get download $* failed ($(grep -m1 '^E:' "$errf" || true)); running apt-get update"
-		apt-get update -qq || true
-		apt_updated=1
-		(cd "$DEBS" && apt-get -q -o APT::Sandbox::User=root download "$@" >/dev/null 2>"$errf") && return 0
-	fi
-	die "cannot download Debian package(s) $*: $(grep -m1 '^E:' "$errf" || cat "$errf")"
-}
-# The .deb file of PKG in $DEBS (the candidate version apt would download).
-deb_of() {
-	local pkg=$1 ver f
-	ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/{print $2; exit}')
-	[ -n "$ver" ] && [ "$ver" != "(none)" ] || return 1
-	ver=${ver//:/%3a}
-	f=$(ls "$DEBS/${pkg}_${ver}_"*.deb 2>/dev/null | head -n1)
-	[ -n "$f" ] && echo "$f"
-}
-get_deb() { # PKG: download (unless cached) and print the .deb path
-	local f
-	if ! f=$(deb_of "$1"); then
-		fetch "$1"
-		f=$(deb_of "$1") || f=$(ls -t "$DEBS/${1}_"*.deb 2>/dev/null | head -n1)
-	fi
-	[ -n "$f" ] && [ -s "$f" ] || die "no .deb for $1 after download"
-	echo "$f"
-}
-# Package names a .deb depends on (first alternative, no versions).
-deps_of() {
-	dpkg-deb -f "$1" Depends Pre-Depends 2>/dev/null | sed 's/^[A-Za-z-]*: //' | tr ',' '\n' |
-		sed 's/|.*//; s/(.*)//; s/:any//; s/ //g' | grep -v '^$' || true
-}
-host_has_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+# shellcheck source=tests/debian.sh
+source tests/debian.sh
 
 # --- 1. the kernel: resolve the metapackage to the real package and unpack it ---
 t0=$SECONDS
-meta=$(get_deb linux-image-cloud-amd64)
-kpkg=$(deps_of "$meta" | grep -m1 '^linux-image-[0-9].*-cloud-amd64$') ||
-	die "linux-image-cloud-amd64 ($(basename "$meta")) does not depend on a linux-image-*-cloud-amd64 package"
-kdeb=$(get_deb "$kpkg")
+deb_kernel linux-image-cloud-amd64 '^linux-image-[0-9].*-cloud-amd64$' "$KROOT"
+kpkg=$KPKG kdeb=$KDEB kver=$KVER
 log "kernel package: $kpkg ($(basename "$kdeb"), $(du -h "$kdeb" | cut -f1))"
-rm -rf "$KROOT"
-mkdir -p "$KROOT"
-dpkg-deb -x "$kdeb" "$KROOT"
-kver=$(ls "$KROOT/lib/modules" | head -n1)
-[ -n "$kver" ] || die "$kdeb has no /lib/modules/<version>"
 vmlinuz=$KROOT/boot/vmlinuz-$kver
 kconfig=$KROOT/boot/config-$kver
-[ -s "$vmlinuz" ] || die "$kdeb has no /boot/vmlinuz-$kver"
 cp -f "$vmlinuz" "$OUT/bzImage"
 log "kernel $kver: download+unpack $((SECONDS - t0)) s"
 
@@ -146,37 +99,6 @@ pvh_entry=$(echo "$pvh_note" | sed 's/.*data: //' | awk '{ for (i = 4; i >= 1; i
 mv -f "$OUT/vmlinux.tmp" "$OUT/vmlinux"
 log "vmlinux: ELF, PVH entry 0x$pvh_entry; extracted in $((SECONDS - t0)) s"
 
-# --- 3. the virtio modules: built-in or modules, dependency order from modules.dep ---
-t0=$SECONDS
-mdir=$KROOT/lib/modules/$kver
-depmod -b "$KROOT" "$kver" || die "depmod failed on $mdir"
-[ -s "$mdir/modules.dep" ] || die "depmod wrote no $mdir/modules.dep"
-mod_path() { # module name -> path relative to $mdir, from modules.dep ("" if none)
-	local n=${1//_/[-_]}
-	grep -E "(^|/)${n}\.ko(\.xz|\.zst|\.gz)?:" "$mdir/modules.dep" | head -n1 | cut -d: -f1
-}
-mod_builtin() { local n=${1//_/[-_]}; grep -qE "(^|/)${n}\.ko$" "$mdir/modules.builtin"; }
-order=()
-declare -A seen=()
-visit() { # depth first: dependencies before the module
-	local rel=$1 d
-	[ -n "${seen[$rel]:-}" ] && return 0
-	seen[$rel]=1
-	for d in $(grep -E "^${rel//./\\.}:" "$mdir/modules.dep" | cut -d: -f2-); do visit "$d"; done
-	order+=("$rel")
-}
-builtin_list=()
-for m in "${WANT_MODULES[@]}"; do
-	rel=$(mod_path "$m")
-	if [ -n "$rel" ]; then
-		visit "$rel"
-	elif mod_builtin "$m"; then
-		builtin_list+=("$m")
-	else
-		die "module $m is neither in modules.dep nor built in ($kconfig)"
-	fi
-done
-
 # --- 4. userspace: busybox-static, fio, iperf3 and the library packages the host lacks ---
 t0=$SECONDS
 rm -rf "$PKGROOT" "$ROOT"
@@ -188,15 +110,15 @@ while [ ${#queue[@]} -gt 0 ]; do
 	p=${queue[0]}; queue=("${queue[@]:1}")
 	[ -n "${done_pkg[$p]:-}" ] && continue
 	done_pkg[$p]=1
-	f=$(get_deb "$p")
+	f=$(deb_get "$p")
 	dpkg-deb -x "$f" "$PKGROOT"
 	extracted+=("$p")
-	for d in $(deps_of "$f"); do
+	for d in $(deb_depends "$f"); do
 		# Follow library packages only (not python3, debconf, adduser, ...); a library the
 		# host has installed is copied from the host (same Debian package).
 		case $d in lib*) ;; *) continue ;; esac
 		[ -n "${done_pkg[$d]:-}" ] && continue
-		if host_has_pkg "$d"; then done_pkg[$d]=host; continue; fi
+		if deb_host_has "$d"; then done_pkg[$d]=host; continue; fi
 		queue+=("$d")
 	done
 done
@@ -259,20 +181,8 @@ for b in "fio --version" "iperf3 --version"; do
 	log "runs in the tree: $v"
 done
 
-# Modules: decompressed (busybox insmod may not read .ko.xz/.ko.zst), flat in /lib/modules/<ver>.
-mkdir -p "$ROOT/usr/lib/modules/$kver"
-: >"$ROOT/etc/rv-modules"
-for rel in "${order[@]}"; do
-	name=$(basename "$rel")
-	case $name in
-	*.ko.xz) xz -dc "$mdir/$rel" >"$ROOT/usr/lib/modules/$kver/${name%.xz}"; name=${name%.xz} ;;
-	*.ko.zst) command -v zstd >/dev/null || apt-get install -y -qq zstd >/dev/null
-		zstd -qdc "$mdir/$rel" >"$ROOT/usr/lib/modules/$kver/${name%.zst}"; name=${name%.zst} ;;
-	*.ko.gz) gzip -dc "$mdir/$rel" >"$ROOT/usr/lib/modules/$kver/${name%.gz}"; name=${name%.gz} ;;
-	*) cp "$mdir/$rel" "$ROOT/usr/lib/modules/$kver/$name" ;;
-	esac
-	echo "$name" >>"$ROOT/etc/rv-modules"
-done
+# Modules: dependencies first, decompressed, flat in /lib/modules/<ver>.
+deb_modules "$ROOT/usr/lib/modules/$kver" "${WANT_MODULES[@]}" >"$ROOT/etc/rv-modules"
 echo "$kver" >"$ROOT/etc/rv-kernel"
 
 cat >"$ROOT/init" <<'EOF'
@@ -371,5 +281,4 @@ printf '  %-20s %8s  %s\n' vmlinux "$(du -h "$OUT/vmlinux" | cut -f1)" "ELF with
 printf '  %-20s %8s  %s\n' initramfs.cpio.gz "$(du -h "$OUT/initramfs.cpio.gz" | cut -f1)" \
 	"$(du -sh "$ROOT" | cut -f1) unpacked: busybox, fio, iperf3, $((n_pkg + n_host)) libraries"
 echo "  modules (insmod order): $(tr '\n' ' ' <"$ROOT/etc/rv-modules")"
-[ ${#builtin_list[@]} -eq 0 ] || echo "  built in: ${builtin_list[*]}"
 echo "  config: $mods_m"
