@@ -56,6 +56,14 @@ why() {
 	echo "rc=$(cat "$1.rc") $(grep -E 'result=|reason|^net_' "$1.out" | head -n4 | tr '\n' ' ')" \
 		"$(grep -m3 -E 'error|warn' "$1.err" | tr '\n' ' ')"
 }
+# linux_why PREFIX: the same for a Linux guest: exit status, the init's last report lines, the
+# last lines of its console as they are (to tell lost output from a guest that stopped), the
+# VMM's warnings and errors.
+linux_why() {
+	echo "rc=$(cat "$1.rc"); init: $(grep -a 'ringvisor-linux: ' "$1.out" | tail -n4 | tr -d '\r' | tr '\n' ' ')" \
+		"; console ($(wc -c <"$1.out") bytes) ends: $(tail -n3 "$1.out" | tr -d '\r' | cut -c1-100 | tr '\n' '|')" \
+		"; VMM: $(grep -E ' (error|warn): |guest stopped|rip=' "$1.err" | head -n4 | tr '\n' ' ')"
+}
 
 # --- the HTTP API (--api-socket). The caller sets S, the socket's path; API_SOCKET is the
 # --api-socket value (default: $S), API_MAX_TIME curl's limit per request (default 10 s). ---

@@ -19,5 +19,5 @@ rv_run "$TMP/fio" 600 --kernel "$IMG/bzImage" --initramfs "$IMG/initramfs.cpio.g
 if grep -q '^ringvisor-linux: fio_verify=ok' "$TMP/fio.out"; then
 	pass linux_fio_verify
 else
-	fail linux_fio_verify "rc=$(cat "$TMP/fio.rc"): $(grep -E 'ringvisor-linux|error' "$TMP/fio.out" | tail -n5 | tr '\n' ' ') VMM: $(grep -m4 -E 'error|guest stopped|rip=' "$TMP/fio.err" | tr '\n' ' ')"
+	fail linux_fio_verify "$(linux_why "$TMP/fio")"
 fi

@@ -85,11 +85,14 @@ check_early() {
 		fi
 	elif [ "$rc" = 0 ]; then
 		# Hardware virtualization: no root fs, the kernel panics and panic=-1 resets the VM.
+		# (The banner itself may show twice: with earlyprintk's keep, the kernel's log is
+		# replayed when the real console comes up, on the same port; so the VMM's log says
+		# whether it rebooted, not a count of banners.)
 		if grep -q 'Kernel panic - not syncing: VFS: Unable to mount root fs' "$p.out" &&
-		   [ "$(grep -c 'Linux version ' "$p.out")" = 1 ]; then
+		   ! grep -q 'rebooting (boot' "$p.err"; then
 			pass "$name"
 		else
-			fail "$name" "exit status 0, but not after one boot that ended in the no-root-fs panic ($(grep -c 'Linux version ' "$p.out") banners; last line: $(tail -n1 "$p.out" | cut -c1-120))"
+			fail "$name" "exit status 0, but not after one boot that ended in the no-root-fs panic ($(grep -c 'rebooting (boot' "$p.err") in-process reboots; last line: $(tail -n1 "$p.out" | cut -c1-120))"
 		fi
 	else
 		fail "$name" "exit status $rc (want 3 on kvm_pvm, or 0 after the panic reset); $(grep -m1 error "$p.err")"
