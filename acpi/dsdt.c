@@ -87,6 +87,22 @@ static void com1(struct aml *t)
 	aml_end(t);
 }
 
+/* The CMOS clock. Without this a hardware-reduced machine has no RTC for Linux: its
+ * legacy rtc_cmos platform device asks for IRQ 8, which no legacy PIC maps here, and the
+ * probe fails (-EINVAL); described without an IRQ, rtc_cmos binds and runs without alarms. */
+static void rtc(struct aml *t)
+{
+	struct aml r;
+	aml_device_begin(t, "RTC0");
+	name_eisaid(t, "_HID", "PNP0B00");
+	aml_init(&r);
+	aml_res_io(&r, PORT_RTC_INDEX, 2);
+	aml_name(t, "_CRS");
+	aml_restemplate(t, &r);
+	aml_free(&r);
+	aml_end(t);
+}
+
 static void virtio_mmio(struct aml *t, unsigned i, const struct acpi_mmio_dev *d)
 {
 	struct aml r;
@@ -151,6 +167,7 @@ void acpi_build_dsdt(struct aml *t, const struct acpi_machine *m)
 	pci_host_bridge(t, m);
 	motherboard_resources(t);
 	com1(t);
+	rtc(t);
 	for (unsigned i = 0; i < m->n_virtio_mmio; i++)
 		virtio_mmio(t, i, &m->virtio_mmio[i]);
 	ged(t);

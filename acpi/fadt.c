@@ -9,7 +9,8 @@
 #define FADT_RESET_REG_SUP (1u << 10)
 #define FADT_HW_REDUCED_ACPI (1u << 20)
 
-#define BOOT_ARCH_8042 (1u << 1)
+/* No BOOT_ARCH_8042: the i8042 here only takes the reset command (no keyboard, no IRQ);
+ * announced, Linux probes it, asks for IRQ 1 that nothing maps, and logs a failed probe. */
 #define BOOT_ARCH_NO_VGA (1u << 2)
 
 void acpi_build_fadt(struct aml *t, uint64_t dsdt_gpa)
@@ -22,7 +23,7 @@ void acpi_build_fadt(struct aml *t, uint64_t dsdt_gpa)
 	aml_u8(t, 0);
 	aml_u8(t, 0);                      /* preferred PM profile: unspecified */
 	aml_bytes(t, zeros, 109 - 46);     /* SCI .. CENTURY: none of it exists */
-	aml_u16(t, BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA);
+	aml_u16(t, BOOT_ARCH_NO_VGA);
 	aml_u8(t, 0);
 	aml_u32(t, FADT_WBINVD | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_RESET_REG_SUP | FADT_HW_REDUCED_ACPI);
 	acpi_gas(t, ACPI_GAS_IO, 8, 1, PORT_ACPI_RESET);

@@ -228,3 +228,22 @@ cpu_window_run() {
 	    "na" if t_mark is None else "%.3f" % (t_mark - t0)))
 	EOF
 }
+
+# bench_link: HOST_IP and GUEST_IP, the two ends of a free 172.30.X.0/24 (SUBNET=172.30.X
+# picks one), for the benches that put a guest on a TAP.
+bench_link() {
+	local x
+	. "$ROOT/tests/tools/net_subnet.sh" # net_subnet: the tests' free /24 finder
+	if [ -z "${SUBNET:-}" ]; then
+		x=$(net_subnet) || bench_die "no free /24 in 172.30.0.0/16"
+		SUBNET=172.30.$x
+	fi
+	HOST_IP=$SUBNET.1 GUEST_IP=$SUBNET.2
+}
+
+# bench_make_tap NAME [multi_queue]: a fresh TAP with HOST_IP/24, up (an old one is removed).
+bench_make_tap() {
+	ip link del "$1" 2>/dev/null
+	# shellcheck disable=SC2086
+	ip tuntap add dev "$1" mode tap ${2:-} && ip addr add "$HOST_IP/24" dev "$1" && ip link set "$1" up
+}

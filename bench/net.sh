@@ -64,19 +64,10 @@ trap 'exit 130' INT TERM
 FAILED=0
 
 # A /24 nobody uses, and one multi-queue TAP both VMMs open in turn (same link, same host side).
-. "$ROOT/tests/tools/net_subnet.sh" # net_subnet: the tests' free /24 finder
-if [ -z "${SUBNET:-}" ]; then
-	x=$(net_subnet) || bench_die "no free /24 in 172.30.0.0/16"
-	SUBNET=172.30.$x
-fi
-HOST_IP=$SUBNET.1 GUEST_IP=$SUBNET.2
+bench_link
 # make_tap PAIRS: the TAP for a run, multi-queue for more than one pair (QEMU opens a
 # single-queue TAP without IFF_MULTI_QUEUE, which the kernel refuses on a multi-queue one).
-make_tap() {
-	ip link del "$TAP" 2>/dev/null
-	ip tuntap add dev "$TAP" mode tap $([ "$1" -gt 1 ] && echo multi_queue) &&
-		ip addr add "$HOST_IP/24" dev "$TAP" && ip link set "$TAP" up
-}
+make_tap() { bench_make_tap "$TAP" $([ "$1" -gt 1 ] && echo multi_queue); }
 make_tap 1 || bench_die "cannot create and configure TAP $TAP"
 
 echo "== ringvisor net bench: $(date -u +%FT%TZ)" >&2

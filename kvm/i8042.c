@@ -2,6 +2,7 @@
 #include "i8042.h"
 
 #include "layout.h"
+#include "engine/log.h"
 
 #include <string.h>
 
@@ -16,6 +17,7 @@ static void reply(struct i8042 *k, uint8_t v)
 
 static void command(struct i8042 *k, uint8_t cmd)
 {
+	log_debug("i8042: command %#x", cmd);
 	switch (cmd) {
 	case I8042_CMD_READ_CTR: reply(k, k->ctr); break;
 	case I8042_CMD_WRITE_CTR: k->pending = cmd; break;

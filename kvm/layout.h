@@ -18,6 +18,7 @@
 #define LAYOUT_EBDA            0x9fc00ull
 #define LAYOUT_ACPI_START      0xe0000ull  /* RSDP, then the ACPI tables, up to the MP table */
 #define LAYOUT_BIOS_START      0xf0000ull  /* MP table lives here */
+#define LAYOUT_RESET_VECTOR    0xffff0ull  /* F000:FFF0: see reset_vector.h */
 #define LAYOUT_HIMEM           0x100000ull /* kernels load at 1 MiB */
 
 #define LAYOUT_PCI_HOLE_START  0xc0000000ull /* RAM below 4 GiB ends here */

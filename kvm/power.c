@@ -10,6 +10,7 @@ static void port_write(void *dev, uint64_t port, uint64_t value, unsigned size)
 {
 	struct power *p = dev;
 	(void)size;
+	log_debug("power: port %#llx written: %#llx", (unsigned long long)port, (unsigned long long)value);
 	if (port == PORT_ACPI_SLEEP_CTL && (value & ACPI_SLP_EN)) {
 		unsigned typ = (unsigned)(value >> 2) & 7;
 		if (typ == ACPI_SLEEP_S5) {

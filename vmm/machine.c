@@ -21,6 +21,7 @@
 #include "kvm/i8042.h"
 #include "kvm/layout.h"
 #include "kvm/mptable.h"
+#include "kvm/reset_vector.h"
 #include "kvm/power.h"
 #include "kvm/rtc.h"
 #include "kvm/uart.h"
@@ -538,6 +539,10 @@ static int setup_vm(struct machine *m, const struct vm_config *c)
 	/* The MP table stays for guests booted with acpi=off. */
 	if ((ret = mptable_write(&vm->mem, vm->n_vcpus)) < 0) {
 		log_error("cannot write the MP table");
+		return ret;
+	}
+	if ((ret = reset_vector_write(&vm->mem)) < 0) {
+		log_error("cannot write the reset vector");
 		return ret;
 	}
 	if ((ret = setup_acpi(m, c, &bc.rsdp)) < 0)

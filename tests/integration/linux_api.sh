@@ -9,6 +9,9 @@
 #   linux_api_full_boot    bzImage + initramfs, 2 vCPUs: /init runs and powers the VM off,
 #                          which ends the VMM with status 0 and removes the socket (as in
 #                          Cloud Hypervisor). Skipped on kvm_pvm, where Linux cannot boot.
+#   linux_api_pause_resume_counters  a Linux guest with a disk and a TAP pings the host and
+#                          writes 8 MiB (fsync); vm.info Running, vm.pause, Paused, vm.resume,
+#                          Running; vm.counters count the disk's bytes and the frames; vm.shutdown
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 IMG=$PWD/$BUILD/linux
@@ -18,7 +21,9 @@ CMDLINE="earlyprintk=ttyS0,keep console=ttyS0 io_delay=none nokaslr mitigations=
 if ! bash tests/linux/build-image.sh >"$TMP/build.log" 2>&1; then
 	err="tests/linux/build-image.sh failed: $(grep -m1 'error:' "$TMP/build.log" || tail -n1 "$TMP/build.log")"
 	fail linux_api_early_boot "$err"
-	host_is_pvm && skip linux_api_full_boot "/dev/kvm is kvm_pvm: stock Linux cannot boot here" || fail linux_api_full_boot "$err"
+	for t in linux_api_full_boot linux_api_pause_resume_counters; do
+		host_is_pvm && skip $t "/dev/kvm is kvm_pvm: stock Linux cannot boot here" || fail $t "$err"
+	done
 	exit 0
 fi
 
@@ -61,7 +66,9 @@ wait $VMM 2>/dev/null
 
 # --- full boot to /init through the API ---
 if host_is_pvm; then
-	skip linux_api_full_boot "/dev/kvm is kvm_pvm (software virtualization): stock Linux stops at its first unemulatable CPL0 instruction; runs on hosts with VMX/SVM"
+	for t in linux_api_full_boot linux_api_pause_resume_counters; do
+		skip $t "/dev/kvm is kvm_pvm (software virtualization): stock Linux stops at its first unemulatable CPL0 instruction; runs on hosts with VMX/SVM and in the KVM lab"
+	done
 	exit 0
 fi
 rm -f "$S" # a socket the first VMM left if it was killed
@@ -84,4 +91,57 @@ else
 	else
 		fail linux_api_full_boot "init reached: $(grep -c 'init reached' "$TMP/serial2"), exit $rc, socket left: $([ -e "$S" ] && echo yes || echo no)"
 	fi
+fi
+
+# --- a Linux guest at work, driven as an orchestrator would: info, pause, resume, counters ---
+source "$(dirname "${BASH_SOURCE[0]}")/net_lib.bash"
+if [ ! -c /dev/net/tun ] || [ "$(id -u)" != 0 ]; then
+	skip linux_api_pause_resume_counters "needs root and /dev/net/tun (the guest's TAP)"
+	exit 0
+fi
+rm -f "$S"
+start_vmm
+X=$(net_subnet); T=$(net_tap_name a)
+truncate -s 64M "$TMP/api.disk"
+body="{\"cpus\":{\"boot_vcpus\":2,\"max_vcpus\":2},\"memory\":{\"size\":536870912},
+ \"payload\":{\"kernel\":\"$IMG/bzImage\",\"initramfs\":\"$IMG/initramfs.cpio.gz\",
+ \"cmdline\":\"console=ttyS0 io_delay=none panic=-1 rv.job=traffic rv.mb=8 rv.ip=172.30.$X.2 rv.peer=172.30.$X.1\"},
+ \"disks\":[{\"path\":\"$TMP/api.disk\"}],
+ \"net\":[{\"tap\":\"$T\",\"ip\":\"172.30.$X.1\",\"mask\":\"255.255.255.0\"}],
+ \"serial\":{\"mode\":\"File\",\"file\":\"$TMP/serial3\"},\"console\":{\"mode\":\"Off\"}}"
+c=$(api PUT vm.create -d "$body")
+b=$(api PUT vm.boot)
+problems=()
+if [ "$c" != 204 ] || [ "$b" != 204 ]; then
+	problems+=("vm.create $c, vm.boot $b: $(cat "$TMP/body")")
+elif ! wait_line "$TMP/serial3" '^ringvisor-linux: holding' 240 "$VMM"; then
+	problems+=("the guest never got to 'holding': $(tail -n2 "$TMP/serial3" | tr -d '\r' | tr '\n' ' ')")
+else
+	state() { api GET vm.info >/dev/null; grep -o '"state":"[A-Za-z]*"' "$TMP/body"; }
+	[ "$(state)" = '"state":"Running"' ] || problems+=("vm.info before pause: $(state)")
+	[ "$(api PUT vm.pause)" = 204 ] || problems+=("vm.pause: $(cat "$TMP/body")")
+	[ "$(state)" = '"state":"Paused"' ] || problems+=("vm.info after pause: $(state)")
+	[ "$(api PUT vm.resume)" = 204 ] || problems+=("vm.resume: $(cat "$TMP/body")")
+	[ "$(state)" = '"state":"Running"' ] || problems+=("vm.info after resume: $(state)")
+	if [ "$(api GET vm.counters)" != 200 ]; then
+		problems+=("vm.counters: $(cat "$TMP/body")")
+	else
+		counters=$(cat "$TMP/body")
+		echo "# vm.counters: $(echo "$counters" | cut -c1-300)"
+		wb=$(echo "$counters" | grep -oE '"disk0":\{[^}]*' | grep -oE '"write_bytes":[0-9]+' | cut -d: -f2)
+		tx=$(echo "$counters" | grep -oE '"net0":\{[^}]*' | grep -oE '"tx_frames":[0-9]+' | cut -d: -f2)
+		rx=$(echo "$counters" | grep -oE '"net0":\{[^}]*' | grep -oE '"rx_frames":[0-9]+' | cut -d: -f2)
+		[ "${wb:-0}" -ge $((8 << 20)) ] || problems+=("disk0 write_bytes=${wb:-none}, the guest wrote 8 MiB")
+		[ "${tx:-0}" -ge 3 ] && [ "${rx:-0}" -ge 3 ] || problems+=("net0 tx_frames=${tx:-none} rx_frames=${rx:-none}, the guest pinged 3 times")
+	fi
+	grep -q '^ringvisor-linux: traffic_ping=ok' "$TMP/serial3" || problems+=("the guest's ping failed")
+	[ "$(api PUT vm.shutdown)" = 204 ] || problems+=("vm.shutdown: $(cat "$TMP/body")")
+fi
+kill -0 $VMM 2>/dev/null && api PUT vmm.shutdown >/dev/null
+wait_gone $VMM 20 || kill -9 $VMM
+wait $VMM 2>/dev/null
+if [ ${#problems[@]} -eq 0 ]; then
+	pass linux_api_pause_resume_counters
+else
+	fail linux_api_pause_resume_counters "${problems[*]}"
 fi

@@ -4,10 +4,10 @@
 #                             our command line and our ACPI tables (RSDP, XSDT, FACP, DSDT, APIC,
 #                             MCFG; CPUs from the MADT) with earlyprintk; then the VMM must exit by itself
 #   linux_pvh_early_boot      the same through the PVH entry of the vmlinux inside it
-#   linux_full_boot_to_init   bzImage + initramfs, 2 vCPUs: /init runs and the VM powers off (exit 0)
+# (The full boots to /init, with 1, 2 and 4 vCPUs through both entries: linux_machine.sh.)
 # On kvm_pvm (software virtualization) Linux dies at its first CPL0 instruction KVM cannot
 # emulate (a `lock cmpxchg16b` in the slab allocator, ~25 s of kernel time in): exit status 3 with
-# the registers is the expected end of the early-boot tests there, and the full boot is skipped.
+# the registers is the expected end of the early-boot tests there.
 # Measured on kvm_pvm: bzImage banner after ~90 s (the LZ4 decompression runs at CPL0 through
 # KVM's instruction emulator), VM ends at ~120 s; PVH banner after ~13 s, VM ends at ~38 s.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,7 +21,6 @@ MARKER=ringvisor-test-1234
 EARLY_CMDLINE="earlyprintk=ttyS0,keep console=ttyS0 io_delay=none nokaslr mitigations=off no_timer_check panic=-1 reboot=k rv.marker=$MARKER"
 T_BZ=${LINUX_BZ_TIMEOUT:-480} # ~150 s alone here; twice that and more when other VMs load the 2 CPUs
 T_PVH=${LINUX_PVH_TIMEOUT:-150}
-T_FULL=${LINUX_FULL_TIMEOUT:-180}
 
 # --- the image ---
 image_err=""
@@ -117,29 +116,4 @@ else
 	rv_run "$TMP/pvh" "$T_PVH" --kernel "$IMG/vmlinux" --cmdline "$EARLY_CMDLINE" \
 		--cpus boot=1 --memory size=${MEM_MB}M --serial tty
 	check_early linux_pvh_early_boot "$TMP/pvh" $((SECONDS - start))
-fi
-
-# --- 3. full boot to /init ---
-if host_is_pvm; then
-	skip linux_full_boot_to_init "/dev/kvm is kvm_pvm (software virtualization): stock Linux stops at its first unemulatable CPL0 instruction; runs on hosts with VMX/SVM"
-elif [ -n "$image_err" ]; then
-	fail linux_full_boot_to_init "$image_err"
-else
-	start=$SECONDS
-	rv_run "$TMP/full" "$T_FULL" --kernel "$IMG/bzImage" --initramfs "$IMG/initramfs.cpio.gz" \
-		--cmdline "console=ttyS0 io_delay=none panic=-1 rv.job=poweroff" \
-		--cpus boot=2 --memory size=${MEM_MB}M --serial tty
-	rc=$(cat "$TMP/full.rc")
-	grep '^ringvisor-linux: ' "$TMP/full.out" | sed 's/^/# /'
-	echo "# exit status $rc after $((SECONDS - start)) s"
-	nproc=$(grep -m1 -oE '^ringvisor-linux: nproc=[0-9]+' "$TMP/full.out" | cut -d= -f2)
-	if ! grep -q '^ringvisor-linux: init reached' "$TMP/full.out"; then
-		fail linux_full_boot_to_init "no 'ringvisor-linux: init reached' (exit status $rc; last line: $(tail -n1 "$TMP/full.out" | cut -c1-120))"
-	elif [ "$rc" != 0 ]; then
-		fail linux_full_boot_to_init "/init ran but the VM ended with status $rc, not 0 after its poweroff"
-	elif [ "${nproc:-0}" != 2 ]; then
-		fail linux_full_boot_to_init "Linux sees ${nproc:-?} CPU(s) of the 2 vCPUs (from the ACPI MADT)"
-	else
-		pass linux_full_boot_to_init
-	fi
 fi

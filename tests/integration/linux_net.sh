@@ -1,27 +1,23 @@
 #!/usr/bin/env bash
-# Linux's own virtio-net driver on a ringvisor TAP: the guest pings the host, the host pings
-# the guest, iperf3 TCP and UDP both ways (the host runs iperf3 -s on its end of the link).
-# Needs a host that can boot Linux (VMX/SVM).
+# Linux's own virtio-net driver on a ringvisor TAP (the host runs iperf3 -s on its end):
+#   linux_net_ping_iperf3          the guest pings the host, the host pings the guest, iperf3
+#                                  TCP and UDP both ways
+#   linux_net_offloads_two_queues  in the same guest: checksum offload and TSO on in ethtool -k;
+#                                  ethtool -L combined 2, then parallel TCP streams both ways
+#                                  carry packets on both queue pairs (ethtool -S)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/net_lib.bash"
+source "$(dirname "$0")/linux_lib.bash"
 
-if host_is_pvm; then
-	skip linux_net_ping_iperf3 "/dev/kvm is kvm_pvm (software virtualization): stock Linux cannot boot here; runs on hosts with VMX/SVM"
-	exit 0
-fi
 if [ ! -c /dev/net/tun ] || [ "$(id -u)" != 0 ] || ! command -v iperf3 >/dev/null || ! command -v ping >/dev/null; then
 	skip linux_net_ping_iperf3 "needs root, /dev/net/tun, iperf3 and ping (.ci/install-deps)"
+	skip linux_net_offloads_two_queues "needs root, /dev/net/tun, iperf3 and ping (.ci/install-deps)"
 	exit 0
 fi
-if ! bash tests/linux/build-image.sh >"$TMP/build.log" 2>&1; then
-	fail linux_net_ping_iperf3 "tests/linux/build-image.sh failed: $(tail -n1 "$TMP/build.log")"
-	exit 0
-fi
-IMG=$PWD/$BUILD/linux
+linux_image_ready linux_net_ping_iperf3 linux_net_offloads_two_queues
 X=$(net_subnet); T=$(net_tap_name l)
 p=$TMP/linux
-rv_run "$p" 300 --kernel "$IMG/bzImage" --initramfs "$IMG/initramfs.cpio.gz" \
-	--cmdline "console=ttyS0 io_delay=none panic=-1 rv.job=net-iperf rv.ip=172.30.$X.2 rv.peer=172.30.$X.1" \
+linux_run "$p" 400 bzImage net-iperf "rv.ip=172.30.$X.2 rv.peer=172.30.$X.1" \
 	--cpus boot=2 --memory size=512M --net "tap=$T,ip=172.30.$X.1,mask=255.255.255.0,num_queues=4" &
 pid=$!
 NET_PIDS+=($pid)
@@ -44,4 +40,22 @@ if [ $host_ping = ok ] && [ "$ok" = 5 ]; then
 	pass linux_net_ping_iperf3
 else
 	fail linux_net_ping_iperf3 "host_ping=$host_ping rc=$(cat "$p.rc"): $(grep -E 'ringvisor-linux: (net|ping|iperf)' "$p.out" | tr '\n' ' ') iperf3 server: $(tail -n2 "$TMP/iperf-server.log" | tr '\n' ' ')"
+fi
+
+linux_report "$p" | grep -E 'offloads|combined|queue_packets|iperf_parallel'
+problems=()
+off=$(lv "$p" offloads)
+for f in rx-checksumming=on tx-checksumming=on tcp-segmentation-offload=on; do
+	[[ ,$off, == *",$f,"* ]] || problems+=("not $f in '$off'")
+done
+[ "$(lv "$p" combined)" = 2 ] || problems+=("ethtool -L combined 2: '$(lv "$p" combined)'")
+q=$(lv "$p" queue_packets)
+for c in rx_queue_0_packets rx_queue_1_packets tx_queue_0_packets tx_queue_1_packets; do
+	n=$(echo "$q" | tr ',' '\n' | sed -n "s/^$c://p")
+	[ "${n:-0}" -gt 0 ] || problems+=("$c=${n:-none}")
+done
+if [ ${#problems[@]} -eq 0 ]; then
+	pass linux_net_offloads_two_queues
+else
+	fail linux_net_offloads_two_queues "${problems[*]}; $(linux_why "$p")"
 fi

@@ -12,7 +12,13 @@ node=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | head -n1 | sed 's
 node=${node:-0}
 hp=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 hp_saved=$(cat "$hp" 2>/dev/null || echo)
+# The zones test needs its pages on one node: the global count spreads a reservation over all
+# nodes (32 + 32 of 64 on a two-node host), the node's own count does not.
+hp_node=/sys/devices/system/node/node$node/hugepages/hugepages-2048kB/nr_hugepages
+[ -e "$hp_node" ] || hp_node=$hp
+hp_node_saved=$(cat "$hp_node" 2>/dev/null || echo)
 restore_hp() {
+	[ -n "$hp_node_saved" ] && echo "$hp_node_saved" >"$hp_node" 2>/dev/null
 	[ -n "$hp_saved" ] && echo "$hp_saved" >"$hp" 2>/dev/null
 	[ -n "${hp1g_saved:-}" ] && echo "$hp1g_saved" >/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages 2>/dev/null
 	rm -rf "$TMP"
@@ -30,8 +36,8 @@ stop_spin() { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
 
 # --- two zones bound to this host's node, one on 2 MiB huge pages, both prefaulted
 p=$TMP/zones
-if ! echo 64 >"$hp" 2>/dev/null || [ "$(cat "$hp")" -lt 64 ]; then
-	skip numa_zones_bound "cannot reserve 64 huge pages of 2 MiB here (nr_hugepages=$(cat "$hp" 2>/dev/null))"
+if ! echo 64 >"$hp_node" 2>/dev/null || [ "$(cat "$hp_node")" -lt 64 ]; then
+	skip numa_zones_bound "cannot reserve 64 huge pages of 2 MiB on node $node here (nr_hugepages=$(cat "$hp_node" 2>/dev/null))"
 elif ! start_spin "$p" --memory size=0 --memory-zone "id=z0,size=256M,host_numa_node=$node,prefault=on" \
 	--memory-zone "id=z1,size=128M,host_numa_node=$node,hugepages=on,prefault=on"; then
 	stop_spin

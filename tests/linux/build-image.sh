@@ -2,8 +2,8 @@
 # Builds the Linux test image from Debian packages, into build/linux/ (see tests/linux/README.md):
 #   build/linux/bzImage            Debian's cloud kernel (the vmlinuz of linux-image-*-cloud-amd64)
 #   build/linux/vmlinux            the ELF inside the bzImage (LZ4 payload), with the Xen PVH entry note
-#   build/linux/initramfs.cpio.gz  busybox-static + fio + iperf3 (+ their shared libraries)
-#                                  + the virtio modules, and an /init that reports and powers off
+#   build/linux/initramfs.cpio.gz  busybox-static + fio + iperf3 + ethtool (+ their shared libraries)
+#                                  + the virtio modules, and tests/linux/init as /init
 # Idempotent: when the outputs exist and were built by this version of the script, it does
 # nothing (no network). --refresh rebuilds (and picks up a newer kernel package).
 # Never installs the kernel: the .deb is unpacked with dpkg-deb -x into build/linux/.
@@ -17,12 +17,14 @@ KROOT=$OUT/kernel       # the kernel package, unpacked
 PKGROOT=$OUT/pkgs       # the userspace packages, unpacked (busybox, fio, iperf3, libraries)
 ROOT=$OUT/initramfs     # the initramfs tree
 STAMP=$OUT/.stamp
-SELF_SUM=$(cat tests/linux/build-image.sh tests/debian.sh | sha256sum | cut -d' ' -f1)
+SELF_SUM=$(cat tests/linux/build-image.sh tests/linux/init tests/debian.sh | sha256sum | cut -d' ' -f1)
 
 # The virtio modules /init loads (module names; dashes and underscores are the same to the kernel).
 WANT_MODULES=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_mmio
-	virtio_blk failover net_failover virtio_net virtio_console virtio_rng)
-USER_PKGS=(busybox-static fio iperf3)
+	virtio_blk failover net_failover virtio_net virtio_console virtio_rng button evdev)
+USER_PKGS=(busybox-static fio iperf3 ethtool)
+# The programs taken from those packages (besides busybox), each with its shared libraries.
+TOOLS=(fio iperf3 ethtool)
 
 log() { echo "build-image: $*" >&2; }
 die() { echo "build-image: error: $*" >&2; exit 1; }
@@ -133,9 +135,11 @@ cp "$bb" "$ROOT/usr/bin/busybox"
 for a in $("$bb" --list-full); do
 	[ -e "$ROOT/$a" ] || [ -L "$ROOT/$a" ] || ln -s /usr/bin/busybox "$ROOT/$a"
 done
-for b in fio iperf3; do
-	[ -x "$PKGROOT/usr/bin/$b" ] || die "$b is not in its package"
-	cp "$PKGROOT/usr/bin/$b" "$ROOT/usr/bin/$b"
+for b in "${TOOLS[@]}"; do
+	src=
+	for d in usr/bin usr/sbin bin sbin; do [ -x "$PKGROOT/$d/$b" ] && { src=$PKGROOT/$d/$b; break; }; done
+	[ -n "$src" ] || die "$b is not in its package"
+	cp "$src" "$ROOT/usr/bin/$b"
 done
 
 # Shared libraries, by ldd: from the unpacked packages first, else from the host when the
@@ -156,7 +160,7 @@ copy_lib() { # SONAME-path as ldd printed it
 	local src=$1 dst
 	case $src in
 	"$PKGROOT"/*) dst=${src#"$PKGROOT"}; n_pkg=$((n_pkg + 1)) ;;
-	*) host_owner "$src" >/dev/null || die "$src (needed by fio/iperf3) belongs to no installed Debian package"
+	*) host_owner "$src" >/dev/null || die "$src (needed by ${TOOLS[*]}) belongs to no installed Debian package"
 	   dst=$src; n_host=$((n_host + 1)) ;;
 	esac
 	dst=${dst/#\/lib\//\/usr\/lib\/}
@@ -164,9 +168,9 @@ copy_lib() { # SONAME-path as ldd printed it
 	mkdir -p "$ROOT$(dirname "$dst")"
 	cp -L "$src" "$ROOT$dst"
 }
-missing=$(for b in fio iperf3; do LD_LIBRARY_PATH=$libpath ldd "$ROOT/usr/bin/$b"; done | grep 'not found' | sort -u || true)
-[ -z "$missing" ] || die "libraries not found for fio/iperf3 (neither unpacked nor on the host): $(echo "$missing" | awk '{print $1}' | tr '\n' ' ')"
-for src in $(for b in fio iperf3; do LD_LIBRARY_PATH=$libpath ldd "$ROOT/usr/bin/$b"; done |
+missing=$(for b in "${TOOLS[@]}"; do LD_LIBRARY_PATH=$libpath ldd "$ROOT/usr/bin/$b"; done | grep 'not found' | sort -u || true)
+[ -z "$missing" ] || die "libraries not found for ${TOOLS[*]} (neither unpacked nor on the host): $(echo "$missing" | awk '{print $1}' | tr '\n' ' ')"
+for src in $(for b in "${TOOLS[@]}"; do LD_LIBRARY_PATH=$libpath ldd "$ROOT/usr/bin/$b"; done |
 	awk '/=> \// {print $3} /^\t\/[^ ]*ld-linux/ {print $1}' | sort -u); do
 	[ -n "${have_lib[$src]:-}" ] && continue
 	have_lib[$src]=1
@@ -176,7 +180,7 @@ done
 printf '%s\n' /usr/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/ceph /usr/local/lib >"$ROOT/etc/ld.so.conf"
 ldconfig -r "$ROOT" 2>/dev/null || true
 # Check the binaries really run from the tree (same architecture as the host).
-for b in "fio --version" "iperf3 --version"; do
+for b in "fio --version" "iperf3 --version" "ethtool --version"; do
 	v=$(chroot "$ROOT" /usr/bin/$b 2>&1 | head -n1) || die "$b fails inside the initramfs tree: $v"
 	log "runs in the tree: $v"
 done
@@ -185,86 +189,7 @@ done
 deb_modules "$ROOT/usr/lib/modules/$kver" "${WANT_MODULES[@]}" >"$ROOT/etc/rv-modules"
 echo "$kver" >"$ROOT/etc/rv-kernel"
 
-cat >"$ROOT/init" <<'EOF'
-#!/bin/sh
-# ringvisor Linux test image /init (busybox). Kernel command line:
-#   rv.job=poweroff (default)  report and power off
-#   rv.job=shell               report, then a shell on the console
-#   rv.job=fio-verify          fio writes /dev/vda with crc32c checksums, reads back, verifies
-#   rv.job=net-iperf           eth0 gets rv.ip=/24; ping rv.peer=, iperf3 TCP and UDP both ways
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null || mdev -s
-mkdir -p /dev/pts && mount -t devpts devpts /dev/pts 2>/dev/null
-say() { echo "ringvisor-linux: $*"; }
-kver=$(cat /etc/rv-kernel)
-for m in $(cat /etc/rv-modules); do
-	insmod "/lib/modules/$kver/$m" || say "insmod $m failed"
-done
-say "init reached"
-say "kernel=$(uname -r)"
-say "nproc=$(nproc)"
-say "memtotal_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
-nodes=""
-for n in /sys/devices/system/node/node[0-9]*; do
-	[ -d "$n" ] || continue
-	nodes="$nodes ${n##*/}(cpus=$(cat "$n/cpulist"),mem_kb=$(awk '/MemTotal/ {print $4}' "$n/meminfo"))"
-done
-say "numa_nodes=${nodes# }"
-say "modules=$(cut -d' ' -f1 /proc/modules | tr '\n' ',' | sed 's/,$//')"
-say "virtio_devices=$(ls /sys/bus/virtio/devices 2>/dev/null | tr '\n' ',' | sed 's/,$//')"
-job=poweroff
-for a in $(cat /proc/cmdline); do
-	case $a in rv.job=*) job=${a#rv.job=} ;; esac
-done
-say "job=$job"
-case $job in
-shell)
-	setsid cttyhack sh
-	;;
-fio-verify)
-	if fio --name=rv-verify --filename=/dev/vda --rw=randwrite --bs=4k --size=64M --ioengine=io_uring \
-		--direct=1 --iodepth=16 --verify=crc32c --do_verify=1 --verify_fatal=1 >/tmp/fio.out 2>&1; then
-		say "fio_verify=ok"
-	else
-		say "fio_verify=fail"
-		cat /tmp/fio.out
-	fi
-	;;
-net-iperf)
-	# rv.ip=A (ours, /24) rv.peer=B (the host, running iperf3 -s): ping, TCP both ways, UDP
-	ip=; peer=
-	for a in $(cat /proc/cmdline); do
-		case $a in rv.ip=*) ip=${a#rv.ip=} ;; rv.peer=*) peer=${a#rv.peer=} ;; esac
-	done
-	ip link set eth0 up && ip addr add "$ip/24" dev eth0 && say "net_ready ip=$ip"
-	if ping -c 3 -W 2 "$peer" >/tmp/ping.out 2>&1; then say "ping=ok"; else say "ping=fail"; cat /tmp/ping.out; fi
-	sleep 3 # the host pings us meanwhile
-	for t in "tcp_tx:" "tcp_rx:-R" "udp_tx:-u -b 0 -l 1472" "udp_rx:-u -b 0 -l 1472 -R"; do
-		# shellcheck disable=SC2086
-		if iperf3 -c "$peer" -t 5 ${t#*:} >/tmp/iperf.out 2>&1; then
-			say "iperf_${t%%:*}=ok $(grep -E 'receiver|  [0-9.]+ [KMG]bits/sec .*%' /tmp/iperf.out | tail -n1 | tr -s ' ')"
-		else
-			say "iperf_${t%%:*}=fail"; tail -n5 /tmp/iperf.out
-		fi
-	done
-	;;
-esac
-sync
-# poweroff needs ACPI (FADT); without it the kernel halts forever, so reset instead
-# (ringvisor and QEMU both end with status 0 on a reset).
-if [ -e /sys/firmware/acpi/tables/FACP ]; then
-	say "poweroff"
-	poweroff -f
-else
-	say "no ACPI FADT: rebooting instead of powering off"
-	reboot -f
-fi
-sleep 5
-say "still running after poweroff"
-EOF
-chmod 755 "$ROOT/init"
+install -m 755 tests/linux/init "$ROOT/init"
 
 (cd "$ROOT" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 | gzip -n -6 >"$OUT/initramfs.cpio.gz.tmp")
 mv -f "$OUT/initramfs.cpio.gz.tmp" "$OUT/initramfs.cpio.gz"
@@ -279,6 +204,6 @@ echo "built in $OUT ($((SECONDS - t_start)) s):"
 printf '  %-20s %8s  %s\n' bzImage "$(du -h "$OUT/bzImage" | cut -f1)" "$kpkg ($kver), from $(basename "$kdeb")"
 printf '  %-20s %8s  %s\n' vmlinux "$(du -h "$OUT/vmlinux" | cut -f1)" "ELF with the PVH note, entry 0x$pvh_entry"
 printf '  %-20s %8s  %s\n' initramfs.cpio.gz "$(du -h "$OUT/initramfs.cpio.gz" | cut -f1)" \
-	"$(du -sh "$ROOT" | cut -f1) unpacked: busybox, fio, iperf3, $((n_pkg + n_host)) libraries"
+	"$(du -sh "$ROOT" | cut -f1) unpacked: busybox, ${TOOLS[*]}, $((n_pkg + n_host)) libraries"
 echo "  modules (insmod order): $(tr '\n' ' ' <"$ROOT/etc/rv-modules")"
 echo "  config: $mods_m"

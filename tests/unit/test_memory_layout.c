@@ -9,6 +9,7 @@
 #include "kvm/kvm.h"
 #include "kvm/layout.h"
 #include "kvm/mptable.h"
+#include "kvm/reset_vector.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -101,6 +102,33 @@ static uint8_t sum(const uint8_t *p, size_t n)
 	while (n--)
 		s = (uint8_t)(s + *p++);
 	return s;
+}
+
+/* Linux's BIOS-reset fallback jumps to F000:FFF0: the code there must reset through the
+ * FADT's register (a guest stuck after "reboot: machine restart" without it). */
+static void test_reset_vector(void)
+{
+	struct guest_mem m;
+	CHECK_EQ(guest_mem_create(&m, 64ull << 20, 46), 0);
+	CHECK_EQ(mptable_write(&m, MPTABLE_MAX_CPUS), 0);
+	uint8_t before[16];
+	memcpy(before, guest_mem_ptr(&m, LAYOUT_BIOS_START, 16), 16);
+	CHECK_EQ(reset_vector_write(&m), 0);
+	const uint8_t *p = guest_mem_ptr(&m, 0xffff0, 16);
+	/* mov dx, port; mov al, value; out dx, al */
+	CHECK_EQ(p[0], 0xba);
+	CHECK_EQ(p[1] | p[2] << 8, PORT_ACPI_RESET);
+	CHECK_EQ(p[3], 0xb0);
+	CHECK_EQ(p[4], ACPI_RESET_VALUE);
+	CHECK_EQ(p[5], 0xee);
+	/* then it halts for good: cli; hlt; a jump back to the hlt */
+	CHECK_EQ(p[6], 0xfa);
+	CHECK_EQ(p[7], 0xf4);
+	CHECK_EQ(p[8], 0xeb);
+	CHECK_EQ((int8_t)p[9], -3);
+	/* the MP table below it is untouched */
+	CHECK(memcmp(before, guest_mem_ptr(&m, LAYOUT_BIOS_START, 16), 16) == 0);
+	guest_mem_destroy(&m);
 }
 
 static void test_mptable(void)
@@ -248,6 +276,7 @@ int main(void)
 	RUN(test_guest_mem_refuses);
 	RUN(test_e820);
 	RUN(test_mptable);
+	RUN(test_reset_vector);
 	RUN(test_bus);
 	RUN(test_cpuid_topology);
 	RUN(test_cpuid_tsc_leaf);
