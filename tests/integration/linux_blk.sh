@@ -33,11 +33,15 @@ linux_report "$p" | grep -E 'disk'
 alloc() { echo $(( $(stat -c %b "$1") * $(stat -c %B "$1") / 1024 )); }
 echo "# allocated after the guest's discard: a=$(alloc "$p.a") KiB b=$(alloc "$p.b") KiB"
 problems=()
-disk_line() { grep -a -m1 "^ringvisor-linux: disk=$1 " "$p.out" | tr -d '\r'; }
-[[ $(disk_line vda) == *" ro=0 mq=2 serial=rv-pci via=pci" ]] || problems+=("vda: '$(disk_line vda)', want ro=0 mq=2 serial=rv-pci via=pci")
-[[ $(disk_line vdb) == *" ro=0 mq="*" serial=rv-mmio via=mmio" ]] || problems+=("vdb: '$(disk_line vdb)', want serial=rv-mmio via=mmio")
-[[ $(disk_line vdc) == *" ro=1 mq="*" serial=rv-ro via=pci" ]] || problems+=("vdc: '$(disk_line vdc)', want ro=1 serial=rv-ro")
-for want in disk_vda_verify=ok disk_vdb_verify=ok disk_vda_discard=ok disk_vdb_discard=ok disk_vdc=readonly_ok disk_vdc_read=ok; do
+# Linux names the disks in the order it finds them (PCI first, then MMIO): find each by serial.
+disk_line() { grep -a -m1 "^ringvisor-linux: disk=vd[a-z]* .* serial=$1 " "$p.out" | tr -d '\r'; }
+disk_name() { disk_line "$1" | sed 's/^ringvisor-linux: disk=\([a-z]*\) .*/\1/'; }
+[[ $(disk_line rv-pci) == *" ro=0 mq=2 serial=rv-pci via=pci" ]] || problems+=("rv-pci: '$(disk_line rv-pci)', want ro=0 mq=2 via=pci")
+[[ $(disk_line rv-mmio) == *" ro=0 mq="*" serial=rv-mmio via=mmio" ]] || problems+=("rv-mmio: '$(disk_line rv-mmio)', want ro=0 via=mmio")
+[[ $(disk_line rv-ro) == *" ro=1 mq="*" serial=rv-ro via=pci" ]] || problems+=("rv-ro: '$(disk_line rv-ro)', want ro=1 via=pci")
+rw1=$(disk_name rv-pci) rw2=$(disk_name rv-mmio) ro=$(disk_name rv-ro)
+for want in "disk_${rw1}_verify=ok" "disk_${rw2}_verify=ok" "disk_${rw1}_discard=ok" "disk_${rw2}_discard=ok" \
+	"disk_${ro}=readonly_ok" "disk_${ro}_read=ok"; do
 	grep -q "^ringvisor-linux: $want" "$p.out" || problems+=("no $want")
 done
 for d in a b; do
