@@ -36,6 +36,9 @@ if [ "$mode" != unit ] && lab_reason=$(bash tests/lab/need); then
 	if ! linux_log=$(bash tests/linux/build-image.sh 2>&1); then
 		echo "warning: the Linux test image could not be built (its tests will fail): $(echo "$linux_log" | tail -n1)"
 	fi
+	if ! linux_log=$(bash tests/linux/build-rootfs.sh 2>&1); then
+		echo "warning: the Debian root disk could not be built (its test will fail): $(echo "$linux_log" | tail -n1)"
+	fi
 else
 	lab_reason=
 fi

@@ -6,10 +6,13 @@
 #                               two, a refused write on the third (which still reads), then
 #                               blkdiscard: the host files' allocated blocks go back to ~0
 #   linux_sync_then_sigkill     data written with fsync is in the host file after SIGKILL of the VMM
+#   linux_debian_root_disk      a Debian root disk (tests/linux/build-rootfs.sh) boots with
+#                               root=/dev/vda, reboots in the same process, and finds on the
+#                               disk what its first boot wrote (boots=2); exit 0
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/linux_lib.bash"
 
-linux_image_ready linux_fio_verify linux_disks_pci_mmio_ro linux_sync_then_sigkill
+linux_image_ready linux_fio_verify linux_disks_pci_mmio_ro linux_sync_then_sigkill linux_debian_root_disk
 T=${LINUX_TIMEOUT:-600}
 
 truncate -s 256M "$TMP/disk.img"
@@ -73,4 +76,22 @@ else
 	[ -n "$VMM" ] && kill -9 "$VMM" 2>/dev/null
 	wait "$RUNNER"
 	fail linux_sync_then_sigkill "the guest never said it synced: $(linux_why "$p")"
+fi
+
+# --- a Debian root disk, booted as a cloud image is, through a reboot ---
+p=$TMP/root
+if ! bash tests/linux/build-rootfs.sh >"$p.build" 2>&1; then
+	fail linux_debian_root_disk "tests/linux/build-rootfs.sh failed: $(grep -m1 'error:' "$p.build" || tail -n1 "$p.build")"
+else
+	cp --sparse=always "$IMG/rootfs.ext4" "$p.ext4"
+	linux_run "$p" "$T" bzImage root-reboot "root=/dev/vda" --cpus boot=2 --memory size=512M --disk path="$p.ext4"
+	linux_report "$p" | grep -E 'root|os=|tools|boots|reboot'
+	boots=$(PATH=$PATH:/sbin:/usr/sbin debugfs -R 'cat /var/lib/ringvisor/boots' "$p.ext4" 2>/dev/null)
+	if [ "$(cat "$p.rc")" = 0 ] && [ "$(grep -c '^ringvisor-linux: rootfs init reached' "$p.out")" = 2 ] &&
+		grep -q '^ringvisor-linux: boots=2' "$p.out" && grep -q '^ringvisor-linux: os=debian-12' "$p.out" &&
+		grep -q 'rebooting (boot 2)' "$p.err" && [ "$boots" = 2 ]; then
+		pass linux_debian_root_disk
+	else
+		fail linux_debian_root_disk "want two boots from the root disk (boots=2 on it, '$boots' read back), exit 0: $(linux_why "$p")"
+	fi
 fi
