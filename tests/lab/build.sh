@@ -18,9 +18,10 @@ STAMP=$OUT/.stamp
 # The L1's modules, loaded by /init in this order (dependencies are added before each):
 # 9p carries the host's root; kvm-amd is the point (nested SVM with NPT); tun for the TAP
 # tests; virtio_blk and ext4 (with the crc32c it asks for) for the scratch disk at /var/tmp;
-# loop, dm-flakey and dm-error for fault injection; vfio-pci for passthrough tests.
+# loop, dm-flakey and dm-error for fault injection; vfio-pci for passthrough tests; vhost-net
+# for QEMU's vhost=on series in bench/linux.sh.
 LAB_MODULES=(9pnet_virtio 9p kvm_amd tun crc32c_generic crc32c_intel virtio_blk ext4 loop dm_flakey
-	vfio_pci vfio_iommu_type1)
+	vfio_pci vfio_iommu_type1 vhost_net)
 # The L1 kernel: 6.12 has O_DIRECT on tmpfs (6.1 has not: every tmpfs disk test would fail).
 LAB_KERNEL_META=${LAB_KERNEL_META:-linux-image-6.12-amd64}
 
