@@ -4,8 +4,8 @@
 # ends with "N passed, N failed, N skipped". Exit status is 0 only if nothing failed.
 # On a host without hardware virtualization (tests/lab/need says why) each integration
 # script runs in a KVM lab of its own (tests/lab/run, with the options of its "# lab:" line);
-# one whose L1 died is run once more in a new lab (LAB_RETRIES, default 1), and the summary
-# says so.
+# one whose L1 died is run again in a new lab (at most LAB_RETRIES times, default 2), and the
+# summary says so.
 #   tests/run.sh [--unit|--integration] [name-filter]
 set -u
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ filter=${1:-}
 out=$(mktemp -d /tmp/rv-tests.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 jobs_max=${TEST_JOBS:-2}
-lab_retries=${LAB_RETRIES:-1}
+lab_retries=${LAB_RETRIES:-2}
 test_timeout=${TEST_TIMEOUT:-600}
 lab_reason= lab_broken=
 if [ "$mode" != unit ] && lab_reason=$(bash tests/lab/need); then
@@ -55,15 +55,17 @@ run_one() { # name, command...
 	local rc=$?
 	# A lab whose L1 died (QEMU's TCG has faults of its own: see tests/lab/README.md) says
 	# nothing about the tests it ran: run the script once more in a fresh lab, and say so.
-	if [ $rc -eq 125 ] && [ -n "$lab_reason" ] && grep -q '^lab: error: ' "$log" && [ "$lab_retries" -gt 0 ]; then
-		local why
+	local try=0 why notes=""
+	while [ $rc -eq 125 ] && [ -n "$lab_reason" ] && grep -q '^lab: error: ' "$log" && [ $try -lt "$lab_retries" ]; do
+		try=$((try + 1))
 		why=$(grep -m1 '^lab: error: ' "$log" | sed 's/^lab: error: //')
-		mv "$log" "$log.lab-failed"
+		mv "$log" "$log.lab-failed-$try"
 		echo "# $name: the lab failed ($why); running it again in a new lab"
-		echo "# $name: first lab failed: $why" >"$log"
+		notes+="# $name: lab $try failed: $why"$'\n'
+		printf '%s' "$notes" >"$log"
 		timeout -k 5 "$test_timeout" "$@" >>"$log" 2>&1
 		rc=$?
-	fi
+	done
 	if [ $rc -eq 125 ] && [ -n "$lab_reason" ] && grep -q '^lab: error: ' "$log"; then
 		echo "FAIL $name: the lab failed: $(grep -m1 '^lab: error: ' "$log" | sed 's/^lab: error: //')" >>"$log"
 	elif ! grep -qE '^(PASS|FAIL|SKIP) ' "$log"; then
@@ -116,7 +118,7 @@ for log in "$out"/*.log; do
 		grep -v '^PASS ' "$log" | tail -n 40
 	fi
 	grep -E '^(PASS|FAIL|SKIP) ' "$log"
-	grep -h '^# .*: first lab failed: ' "$log"
+	grep -h '^# .*: lab [0-9]* failed: ' "$log"
 	pass=$((pass + $(grep -c '^PASS ' "$log")))
 	fail=$((fail + $(grep -c '^FAIL ' "$log")))
 	skip=$((skip + $(grep -c '^SKIP ' "$log")))
