@@ -3,7 +3,10 @@
 # runs the job named by rv.job=.
 
 IMG=$PWD/$BUILD/linux
-LINUX_CMDLINE="console=ttyS0 io_delay=none panic=-1"
+# loglevel=4: the kernel's own lines share the console with the init's report and, with
+# several vCPUs, can land in the middle of one of its lines; warnings and worse still show
+# (the init reads the whole log from dmesg anyway).
+LINUX_CMDLINE="console=ttyS0 io_delay=none panic=-1 loglevel=4"
 
 # linux_image_ready TEST...: build the image (idempotent, no network when it is there); if
 # that fails, every named test fails with the reason and the script ends.

@@ -84,12 +84,17 @@ truncate -s 1M "$p.disk"
 linux_run "$p" "$((T * 2))" bzImage reboot "$MARK" --cpus boot=4 --memory size=512M --disk path="$p.disk"
 linux_report "$p" | grep -E 'nproc|reboot|poweroff'
 boot_time "$p"
+problems=()
 boots=$(grep -c '^ringvisor-linux: init reached' "$p.out")
-if [ "$(cat "$p.rc")" = 0 ] && [ "$boots" = 2 ] && grep -q '^ringvisor-linux: reboot=second_boot' "$p.out" &&
-	grep -q 'rebooting (boot 2)' "$p.err" && [ "$(grep -c '^ringvisor-linux: nproc=4' "$p.out")" = 2 ]; then
+[ "$boots" = 2 ] || problems+=("$boots boots")
+grep -q '^ringvisor-linux: reboot=second_boot' "$p.out" || problems+=("no reboot=second_boot")
+grep -q 'rebooting (boot 2)' "$p.err" || problems+=("the VMM logged no 'rebooting (boot 2)'")
+[ "$(grep -c '^ringvisor-linux: nproc=4' "$p.out")" = 2 ] || problems+=("nproc=4 $(grep -c '^ringvisor-linux: nproc=4' "$p.out") times")
+[ "$(cat "$p.rc")" = 0 ] || problems+=("exit $(cat "$p.rc")")
+if [ ${#problems[@]} -eq 0 ]; then
 	pass linux_bzimage_4cpu_reboot
 else
-	fail linux_bzimage_4cpu_reboot "want two boots of 4 CPUs (the second finds the mark and powers off), exit 0: boots=$boots; $(linux_why "$p")"
+	fail linux_bzimage_4cpu_reboot "want two boots of 4 CPUs (the second finds the mark and powers off), exit 0: ${problems[*]}; $(linux_why "$p")"
 fi
 
 # --- PVH (the vmlinux) ---
