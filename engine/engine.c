@@ -307,20 +307,9 @@ static unsigned reap(struct engine *e)
 
 static unsigned drain_exitqs(struct engine *e)
 {
-	unsigned n = 0;
-	for (unsigned i = 0; i < e->n_exitqs; i++)
-		if (exitq_pending(e->exitqs[i]))
-			n += exitq_drain(e, e->exitqs[i]);
+	unsigned n = exitq_drain_all(e);
 	e->stats.exits += n;
 	return n;
-}
-
-static bool exitqs_pending(struct engine *e)
-{
-	for (unsigned i = 0; i < e->n_exitqs; i++)
-		if (exitq_pending(e->exitqs[i]))
-			return true;
-	return false;
 }
 
 /* A schedstat read finished: the start of a probe window, or its end and verdict. A
@@ -457,7 +446,7 @@ void engine_run(struct engine *e)
 		atomic_store(&e->awake, 0);
 		atomic_thread_fence(memory_order_seq_cst);
 		bool pending = pollers_before_sleep(e);
-		if (!pending && !exitqs_pending(e) && !io_uring_cq_ready(&e->ring)) {
+		if (!pending && !exitq_ready(e) && !io_uring_cq_ready(&e->ring)) {
 			e->stats.sleeps++;
 			e->stats.enters++;
 			io_uring_submit_and_wait(&e->ring, 1);

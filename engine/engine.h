@@ -112,6 +112,10 @@ struct engine {
 	_Alignas(64) _Atomic int awake; /* 0 while sleeping in io_uring_enter (own line: producers read it) */
 	char awake_pad[60];
 	_Atomic int tid;           /* kernel thread id, for tests and tracing */
+	/* Producers of all exit queues take tickets here; the engine runs them in order. */
+	_Alignas(64) _Atomic uint32_t exit_ticket;
+	char exit_ticket_pad[60];
+	uint32_t exit_next;        /* the next ticket to run (engine thread only) */
 	struct exitq *exitqs[ENGINE_MAX_EXITQS];
 	unsigned n_exitqs;
 	struct engine_poller *pollers[ENGINE_MAX_POLLERS];

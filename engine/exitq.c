@@ -68,6 +68,10 @@ static struct exitq_msg *push(struct exitq *q, const struct exitq_msg *m, bool r
 	slot->is_write = m->is_write;
 	slot->wants_reply = reply;
 	q->tail = tail + 1;
+	/* Last before publishing, so a producer holds an unpublished ticket (which holds up
+	 * every later one) for as short a time as possible. An access the guest ordered
+	 * after this one, on any vCPU, takes its ticket after this. */
+	slot->ticket = atomic_fetch_add(&q->engine->exit_ticket, 1);
 	atomic_store_explicit(&slot->seq, tail + 1, memory_order_release);
 	wake_engine(q);
 	return slot;
@@ -115,16 +119,25 @@ void exitq_call(struct exitq *q, struct exitq_msg *m)
 	m->value = q->reply_value;
 }
 
-unsigned exitq_drain(struct engine *e, struct exitq *q)
+/* The next message of q if it is the engine's next in ticket order. */
+static struct exitq_msg *in_turn(struct engine *e, struct exitq *q, uint32_t head)
+{
+	struct exitq_msg *m = &q->slots[head & (EXITQ_SLOTS - 1)];
+	if (atomic_load_explicit(&m->seq, memory_order_acquire) != head + 1 || m->ticket != e->exit_next)
+		return NULL;
+	return m;
+}
+
+/* Run q's messages while they are next in turn. */
+static unsigned drain_in_turn(struct engine *e, struct exitq *q)
 {
 	uint32_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+	struct exitq_msg *m;
 	unsigned n = 0;
 
-	for (;; head++, n++) {
-		struct exitq_msg *m = &q->slots[head & (EXITQ_SLOTS - 1)];
-		if (atomic_load_explicit(&m->seq, memory_order_acquire) != head + 1)
-			break;
+	for (; (m = in_turn(e, q, head)); head++, n++) {
 		bool reply = m->wants_reply;
+		e->exit_next++;
 		m->fn(m);
 		/* Free the slot before answering: the producer may reuse it once answered. */
 		atomic_store_explicit(&q->head, head + 1, memory_order_release);
@@ -139,4 +152,27 @@ unsigned exitq_drain(struct engine *e, struct exitq *q)
 		}
 	}
 	return n;
+}
+
+unsigned exitq_drain_all(struct engine *e)
+{
+	unsigned n = 0, ran;
+
+	do {
+		ran = 0;
+		for (unsigned i = 0; i < e->n_exitqs; i++)
+			ran += drain_in_turn(e, e->exitqs[i]);
+		n += ran;
+	} while (ran);
+	return n;
+}
+
+bool exitq_ready(struct engine *e)
+{
+	for (unsigned i = 0; i < e->n_exitqs; i++) {
+		struct exitq *q = e->exitqs[i];
+		if (in_turn(e, q, atomic_load_explicit(&q->head, memory_order_relaxed)))
+			return true;
+	}
+	return false;
 }

@@ -5,13 +5,21 @@
  * (port/MMIO writes) return at once so the vCPU re-enters the guest; they are run in
  * order. A call (a read) is posted the same way and then waits for the engine's reply,
  * spinning briefly, then sleeping on the vCPU's own small ring until the engine sends
- * it a MSG_RING. The engine is woken with a MSG_RING only when it is asleep. */
+ * it a MSG_RING. The engine is woken with a MSG_RING only when it is asleep.
+ *
+ * The engine runs the messages of all its queues in the order they were queued, not
+ * queue by queue: each takes a ticket from the engine's counter as it is published. The
+ * guest orders accesses from different vCPUs with its own locks, and a device must see
+ * them in that order: with per-queue order only, vCPU0's posted "IER &= ~THRI" (end of
+ * a 16550 interrupt) could run after vCPU1's later "IER |= THRI" (new output), leaving
+ * the UART silent while Linux waited for a THRE interrupt forever. */
 #ifndef RV_EXITQ_H
 #define RV_EXITQ_H
 
 #include "engine.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct exitq_msg {
@@ -21,8 +29,9 @@ struct exitq_msg {
 	uint64_t value;   /* write data (up to 8 bytes) or read result */
 	uint8_t *data;    /* calls only: buffer the engine may fill (stays valid until the reply) */
 	uint64_t when_ns; /* when the vCPU saw the exit (log_uptime_ns) */
-	uint32_t len;     /* access size in bytes */
 	uint32_t count;   /* repetitions (string port I/O) */
+	uint32_t ticket;  /* set by exitq: place in the engine's order of all its queues */
+	uint16_t len;     /* access size in bytes */
 	uint8_t is_write;
 	uint8_t wants_reply;
 	_Atomic uint32_t seq; /* set by exitq: publishes the slot (position + 1) */
@@ -59,12 +68,11 @@ void exitq_post(struct exitq *q, const struct exitq_msg *m);
 /* Producer: queue m, wait until the engine has run it, copy its result back into m. */
 void exitq_call(struct exitq *q, struct exitq_msg *m);
 
-/* Engine: run everything queued on q; returns how many messages ran. */
-unsigned exitq_drain(struct engine *e, struct exitq *q);
-static inline int exitq_pending(struct exitq *q)
-{
-	uint32_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
-	return atomic_load_explicit(&q->slots[head & (EXITQ_SLOTS - 1)].seq, memory_order_acquire) == head + 1;
-}
+/* Engine: run what e's queues hold, in ticket order, up to the first ticket not yet
+ * published (its producer is between taking it and publishing; it rings the doorbell
+ * after); returns how many messages ran. */
+unsigned exitq_drain_all(struct engine *e);
+/* Engine: whether the next message in ticket order is published (do not sleep). */
+bool exitq_ready(struct engine *e);
 
 #endif

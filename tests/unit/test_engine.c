@@ -210,6 +210,99 @@ static void test_forward_ordered_sleeping(void)
 	CHECK(sleeps > 0); /* the caller slept on its own ring and was woken by MSG_RING */
 }
 
+/* ---- order across queues: what two vCPUs do to one device ---- */
+struct shared_dev {
+	uint64_t value;  /* device state, engine thread only */
+	uint64_t seen;   /* what the last read returned */
+};
+
+static void dev_write(struct exitq_msg *m) { ((struct shared_dev *)m->ctx)->value = m->value; }
+static void dev_read(struct exitq_msg *m)
+{
+	struct shared_dev *d = m->ctx;
+	m->value = d->seen = d->value;
+}
+
+/* A write queued on one vCPU's queue, then a read on another's that the guest ordered
+ * after it: the read sees the write even though the engine looks at the reader's queue
+ * first (queue by queue, it read 0). */
+static void test_forward_order_across_queues(void)
+{
+	struct engine e;
+	struct engine_params p = params(0);
+	static struct exitq reader, writer; /* attached in this order: the reader's is looked at first */
+	struct shared_dev d = { 0 };
+
+	CHECK_EQ(engine_init(&e, &p), 0);
+	CHECK_EQ(exitq_init(&reader, &e, 0), 0);
+	CHECK_EQ(exitq_init(&writer, &e, 0), 0);
+	exitq_post(&writer, &(struct exitq_msg){ .fn = dev_write, .ctx = &d, .value = 7, .is_write = 1, .len = 1 });
+	exitq_post(&reader, &(struct exitq_msg){ .fn = dev_read, .ctx = &d, .len = 1 });
+	CHECK_EQ(exitq_drain_all(&e), 2);
+	CHECK_EQ(d.seen, 7);
+	CHECK(!exitq_ready(&e));
+	exitq_destroy(&reader);
+	exitq_destroy(&writer);
+	engine_destroy(&e);
+}
+
+/* Two producer threads take turns as two vCPUs under a guest lock would: one posts a
+ * write, hands over, the other reads it back with a call and must see it. */
+struct turns {
+	struct exitq *q;
+	struct shared_dev *d;
+	_Atomic int *turn;
+	int me, rounds, bad;
+};
+
+static void *turn_main(void *arg)
+{
+	struct turns *t = arg;
+	for (int i = 1; i <= t->rounds; i++) {
+		while (atomic_load(t->turn) != t->me)
+			sched_yield();
+		if (t->me == 0) {
+			exitq_post(t->q, &(struct exitq_msg){ .fn = dev_write, .ctx = t->d, .value = (uint64_t)i,
+							      .is_write = 1, .len = 8 });
+		} else {
+			struct exitq_msg m = { .fn = dev_read, .ctx = t->d, .len = 8 };
+			exitq_call(t->q, &m);
+			if (m.value != (uint64_t)i)
+				t->bad++;
+		}
+		atomic_store(t->turn, 1 - t->me);
+	}
+	return NULL;
+}
+
+static void turns_stop(struct exitq_msg *m) { engine_stop(m->ctx); }
+
+static void test_forward_two_producers_take_turns(void)
+{
+	struct engine e;
+	struct engine_params p = params(50 * 1000 * 1000ull);
+	static struct exitq qr, qw; /* the reader's queue first, as above */
+	struct shared_dev d = { 0 };
+	_Atomic int turn = 0;
+	struct turns w = { &qw, &d, &turn, 0, 3000, 0 }, r = { &qr, &d, &turn, 1, 3000, 0 };
+	pthread_t tw, tr;
+
+	CHECK_EQ(engine_init(&e, &p), 0);
+	CHECK_EQ(exitq_init(&qr, &e, 1000 * 1000ull), 0);
+	CHECK_EQ(exitq_init(&qw, &e, 0), 0);
+	engine_start(&e);
+	pthread_create(&tw, NULL, turn_main, &w);
+	pthread_create(&tr, NULL, turn_main, &r);
+	pthread_join(tw, NULL);
+	pthread_join(tr, NULL);
+	CHECK_EQ(r.bad, 0);
+	exitq_post(&qw, &(struct exitq_msg){ .fn = turns_stop, .ctx = &e });
+	engine_join(&e);
+	exitq_destroy(&qr);
+	exitq_destroy(&qw);
+	engine_destroy(&e);
+}
+
 /* ---- helper: a blocking call off the engine thread ---- */
 struct helper_case {
 	struct engine e;
@@ -601,6 +694,8 @@ int main(void)
 	RUN(test_sq_overflow);
 	RUN(test_forward_ordered_polling);
 	RUN(test_forward_ordered_sleeping);
+	RUN(test_forward_order_across_queues);
+	RUN(test_forward_two_producers_take_turns);
 	RUN(test_timeouts);
 	RUN(test_writer_drains_before_stop);
 	RUN(test_reader_until_eof);
