@@ -1,11 +1,13 @@
 /* uart: 16550A model. See uart.h. Transmission is instant, so THR is always empty
  * unless the host side cannot take more bytes; then THRE drops and a driver that polls
- * LSR (Linux does) waits instead of losing output. */
+ * LSR (Linux's console does) waits instead of losing output, and one that waits for the
+ * THRE interrupt (Linux's tty) gets it once the host has taken the backlog. */
 #include "uart.h"
 
 #include "engine/log.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 static uint8_t rx_pop(struct uart *u)
@@ -42,6 +44,33 @@ static void update_irq(struct uart *u)
 
 static bool tx_space(const struct uart *u) { return !u->has_out || engine_writer_space(&u->out) >= 16; }
 
+/* The backlog is written out: THR is empty again, which raises THRE as on hardware. */
+static void tx_room(struct engine_writer *w)
+{
+	struct uart *u = (struct uart *)((char *)w - offsetof(struct uart, out));
+	u->tx_waiting = false;
+	u->thr_ipending = true;
+	update_irq(u);
+}
+
+/* THR is "full" (no room in the host-side buffer): come back when there is. */
+static void tx_wait_for_room(struct uart *u)
+{
+	if (u->tx_waiting)
+		return;
+	u->tx_waiting = true;
+	engine_writer_when_drained(&u->out, tx_room);
+}
+
+/* THR was just written, or its interrupt enabled: THRE is pending if there is room;
+ * otherwise THR stays full, and nothing is pending, until the backlog is out. */
+static void thre_pending(struct uart *u)
+{
+	u->thr_ipending = tx_space(u);
+	if (!u->thr_ipending)
+		tx_wait_for_room(u);
+}
+
 static void tx(struct uart *u, uint8_t c)
 {
 	if (u->mcr & UART_MCR_LOOP) {
@@ -67,7 +96,7 @@ static void uart_write(void *dev, uint64_t addr, uint64_t value, unsigned size)
 			break;
 		}
 		tx(u, v);
-		u->thr_ipending = true;
+		thre_pending(u);
 		break;
 	case UART_IER:
 		if (u->lcr & UART_LCR_DLAB) {
@@ -76,7 +105,7 @@ static void uart_write(void *dev, uint64_t addr, uint64_t value, unsigned size)
 		}
 		/* Enabling the THR interrupt with THR empty raises it at once (16550 behaviour). */
 		if ((v & UART_IER_THRI) && !(u->ier & UART_IER_THRI))
-			u->thr_ipending = true;
+			thre_pending(u);
 		u->ier = v & 0x0f;
 		break;
 	case UART_IIR:
@@ -121,7 +150,11 @@ static uint64_t uart_read(void *dev, uint64_t addr, unsigned size)
 	case UART_LCR: v = u->lcr; break;
 	case UART_MCR: v = u->mcr; break;
 	case UART_LSR:
-		v = (u->rx_len ? UART_LSR_DR : 0) | (tx_space(u) ? UART_LSR_THRE | UART_LSR_TEMT : 0);
+		v = u->rx_len ? UART_LSR_DR : 0;
+		if (tx_space(u))
+			v |= UART_LSR_THRE | UART_LSR_TEMT;
+		else
+			tx_wait_for_room(u);
 		break;
 	case UART_MSR:
 		if (u->mcr & UART_MCR_LOOP) /* DCD<-OUT2, RI<-OUT1, DSR<-DTR, CTS<-RTS */

@@ -19,6 +19,7 @@ struct uart {
 	unsigned rx_head, rx_len;
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
 	bool thr_ipending, irq_level;
+	bool tx_waiting; /* THRE is low until the output backlog is written out */
 	uint64_t tx_bytes, rx_bytes;
 };
 

@@ -10,6 +10,7 @@
 #include "kvm/rtc.h"
 #include "kvm/uart.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 static struct engine eng;
@@ -72,6 +73,38 @@ static void test_uart_loopback(void)
 	uart_destroy(&u);
 }
 
+/* Engine timer: stop once the UART says THRE (interrupt pending), or after 5 s. */
+struct drain_check {
+	struct uart *u;
+	struct engine_timer t;
+	int ticks;
+	bool thri;
+};
+
+static void drain_tick(struct engine *e, struct engine_timer *t)
+{
+	struct drain_check *c = t->ctx;
+	if ((R(c->u, UART_IIR) & 0x0f) == UART_IIR_THRI) {
+		c->thri = true;
+		engine_stop(e);
+	} else if (++c->ticks > 5000) {
+		engine_stop(e);
+	} else {
+		engine_timer_arm(e, t, 1000 * 1000, drain_tick, c);
+	}
+}
+
+/* The host side: reads the console pipe until it closes. */
+static size_t piped;
+static void *pipe_reader(void *arg)
+{
+	char b[4096];
+	ssize_t n;
+	while ((n = read(*(int *)arg, b, sizeof(b))) > 0)
+		piped += (size_t)n;
+	return NULL;
+}
+
 static void test_uart_output_backpressure(void)
 {
 	static struct uart u;
@@ -87,9 +120,23 @@ static void test_uart_output_backpressure(void)
 	CHECK(written < (1u << 20));
 	CHECK_EQ(u.out.dropped, 0);
 	CHECK(!uart_drained(&u));
+	/* An interrupt-driven driver (Linux's tty) now waits for THRE: no interrupt while
+	 * THR is full, then one once the host has read the backlog. */
+	W(&u, UART_IER, UART_IER_THRI);
+	CHECK_EQ(R(&u, UART_IIR) & 0x0f, UART_IIR_NONE);
+	struct drain_check c = { .u = &u };
+	pthread_t reader;
+	pthread_create(&reader, NULL, pipe_reader, &fds[0]);
+	engine_timer_arm(&eng, &c.t, 1000 * 1000, drain_tick, &c);
+	engine_run(&eng);
+	CHECK(c.thri);
+	CHECK(uart_drained(&u));
+	CHECK(R(&u, UART_LSR) & UART_LSR_THRE);
+	close(fds[1]);
+	pthread_join(reader, NULL);
+	CHECK_EQ(piped, written);
 	uart_destroy(&u);
 	close(fds[0]);
-	close(fds[1]);
 }
 
 static time_t fixed_time(void) { return 1795703696; /* 2026-11-26 14:34:56 UTC, a Thursday */ }
