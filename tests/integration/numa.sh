@@ -3,8 +3,9 @@
 # bind:N), huge pages from a hugetlb memfd (numa_maps "huge", HugetlbPages in status),
 # prefault (resident before the guest runs), clear errors before the guest starts for an
 # unknown host node or too few huge pages, and a 96 GiB guest on this smaller host.
-# Multi-node placement is covered by the unit tests on recorded topologies
-# (tests/unit/test_placement.c, test_numa.c); this host has one node.
+# On a host with two nodes (the lab's --numa 2 L1): zones bound to both, with an engine
+# per node, for the guest kit and for Linux. Placement on other topologies is covered by
+# the unit tests on recorded topologies (tests/unit/test_placement.c, test_numa.c).
 # lab: --numa 2
 source "$(dirname "$0")/lib.sh"
 
@@ -256,6 +257,45 @@ else
 			echo "# zone a: $za"
 			echo "# zone b: $zb"
 			echo "# rv-engine$n0 on CPUs $e0, rv-engine$n1 on CPUs $e1"
+		fi
+	fi
+fi
+
+# --- Linux on two guest nodes whose zones are bound to the two host nodes: Linux sees each
+# node's CPU and memory, and the pages it touched sit on the host node its zone names.
+# Last in this script: linux_image_ready ends it where stock Linux cannot run.
+if [ ${#hnodes[@]} -lt 2 ]; then
+	skip linux_numa_two_host_nodes "this host has ${#hnodes[@]} NUMA node(s); the KVM lab has two (tests/lab/run --numa 2)"
+else
+	source "$(dirname "$0")/linux_lib.bash"
+	linux_image_ready linux_numa_two_host_nodes
+	p=$TMP/linuxnuma
+	linux_start "$p" "${LINUX_TIMEOUT:-600}" vmlinux hold "" --cpus boot=2 --memory size=0 \
+		--memory-zone "id=a,size=256M,host_numa_node=$n0" --memory-zone "id=b,size=256M,host_numa_node=$n1" \
+		--numa "guest_numa_id=0,cpus=[0],memory_zones=[a]" --numa "guest_numa_id=1,cpus=[1],memory_zones=[b]"
+	if [ -z "$VMM" ] || ! wait_line "$p.out" '^ringvisor-linux: holding' "${LINUX_TIMEOUT:-600}" "$VMM"; then
+		[ -n "$VMM" ] && kill -9 "$VMM" 2>/dev/null
+		wait "$RUNNER"
+		fail linux_numa_two_host_nodes "the init never reached 'holding': $(linux_why "$p")"
+	else
+		cp /proc/$VMM/numa_maps "$p.maps"
+		kill -TERM "$VMM"
+		wait "$RUNNER"
+		za=$(grep 'ringvisor-ram-a' "$p.maps") zb=$(grep 'ringvisor-ram-b' "$p.maps")
+		nodes=$(lv "$p" numa_nodes)
+		echo "# numa_nodes=$nodes"
+		echo "# zone a: $za"
+		echo "# zone b: $zb"
+		if ! [[ $nodes =~ ^node0\(cpus=0,mem_kb=[0-9]+,distance=10-20\)\ node1\(cpus=1,mem_kb=[0-9]+,distance=20-10\)$ ]]; then
+			fail linux_numa_two_host_nodes "Linux reports numa_nodes='$nodes', want node0 with CPU 0 and node1 with CPU 1"
+		elif ! grep -q "bind:$n0" <<<"$za" || ! grep -q "bind:$n1" <<<"$zb" ||
+		   ! grep -qE " N$n0=[0-9]+" <<<"$za" || ! grep -qE " N$n1=[0-9]+" <<<"$zb" ||
+		   grep -qE " N$n1=" <<<"$za" || grep -qE " N$n0=" <<<"$zb"; then
+			fail linux_numa_two_host_nodes "numa_maps: a='$za' b='$zb' (want each zone bound to its node, with pages only there)"
+		elif [ "$(cat "$p.rc")" != 0 ]; then
+			fail linux_numa_two_host_nodes "SIGTERM: exit $(cat "$p.rc"), not 0: $(linux_why "$p")"
+		else
+			pass linux_numa_two_host_nodes
 		fi
 	fi
 fi
