@@ -24,7 +24,7 @@ void config_init(struct vm_config *c)
 	memset(c, 0, sizeof(*c));
 	c->cpus.boot_vcpus = 1;
 	c->memory.size = CONFIG_DEFAULT_MEMORY;
-	c->memory.shared = 1;
+	c->memory.shared = 0;
 	c->serial.mode = SERIAL_TTY;
 	c->tuning.engine_poll_ns = 200 * 1000;
 	c->tuning.batch_ns = 200 * 1000;
@@ -73,7 +73,8 @@ void cli_usage(FILE *f)
 		"                           vCPUs (1..%d, and no more than KVM allows); affinity pins vCPU threads\n"
 		"  --memory size=SIZE[,hugepages=on][,hugepage_size=2M|1G][,shared=on|off][,prefault=on]\n"
 		"                           guest RAM, e.g. 512M, 4G (default 512M); size=0 with --memory-zone.\n"
-		"                           shared=on (default): a memfd; off: private anonymous memory\n"
+		"                           shared=off (default): private memory with transparent huge pages;\n"
+		"                           on: a memfd (for backends that map guest RAM)\n"
 		"  --memory-zone id=NAME,size=SIZE[,host_numa_node=N][,hugepages=on][,hugepage_size=2M|1G]\n"
 		"              [,prefault=on][,shared=on|off]\n"
 		"                           a piece of guest RAM with its own backing, bound to a host node (repeatable)\n"

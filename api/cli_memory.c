@@ -91,7 +91,7 @@ int cli_memory_zone(const char *arg, struct vm_config *c)
 	}
 	struct memory_zone_config *z = &c->memory.zones[c->memory.n_zones++];
 	z->host_numa_node = CONFIG_NO_NODE;
-	z->shared = 1;
+	z->shared = 0;
 	int ret = kvlist_parse(arg, zone_item, z);
 	if (ret)
 		return ret;

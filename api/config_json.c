@@ -274,7 +274,7 @@ static int parse_memory(struct jctx *j, const cJSON *o, struct vm_config *c)
 		struct memory_zone_config *z = &c->memory.zones[c->memory.n_zones];
 		snprintf(where, sizeof(where), "memory.zones[%u]", c->memory.n_zones++);
 		z->host_numa_node = CONFIG_NO_NODE;
-		z->shared = 1;
+		z->shared = 0;
 		TRY(check_fields(j, it, where, zf, N(zf)));
 		if ((r = get_str(j, it, where, "id", 31, &z->id)) != 0)
 			return r < 0 ? r : fail(j, "%s.id: required", where);

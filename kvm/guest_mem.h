@@ -55,7 +55,7 @@ int guest_mem_check_host(const struct guest_zone_spec *z, unsigned n, const char
 /* Create the zones in order and lay them out. max_gpa_bits bounds the highest address.
  * Returns 0 or -errno with the reason logged (and nothing left allocated). */
 int guest_mem_create_zones(struct guest_mem *m, const struct guest_zone_spec *z, unsigned n, unsigned max_gpa_bits);
-/* One plain shared zone of size bytes. */
+/* One plain private zone of size bytes. */
 int guest_mem_create(struct guest_mem *m, uint64_t size, unsigned max_gpa_bits);
 void guest_mem_destroy(struct guest_mem *m);
 /* End of the RAM that starts at address 0 (it is contiguous up to the PCI hole). */

@@ -23,7 +23,7 @@ static void test_options(void)
 	struct vm_config c;
 	const char *args[] = { "--kernel", "k", "--cpus", "boot=4,affinity=[0@[0-1],3@[2,5-6]]", "--memory", "size=0",
 			       "--memory-zone", "id=a,size=1G,host_numa_node=0,hugepages=on,hugepage_size=1G,prefault=on",
-			       "--memory-zone", "id=b,size=512M,shared=off",
+			       "--memory-zone", "id=b,size=512M,shared=on",
 			       "--numa", "guest_numa_id=0,cpus=[0-1],memory_zones=[a],distances=[1@20]",
 			       "--numa", "guest_numa_id=1,cpus=[2,3],memory_zones=b,distances=[0@20]",
 			       "--disk", "path=/x,numa_node=1", NULL };
@@ -35,8 +35,8 @@ static void test_options(void)
 	CHECK_EQ(c.memory.zones[0].hugepages, 1);
 	CHECK_EQ(c.memory.zones[0].hugepage_size, 1ull << 30);
 	CHECK_EQ(c.memory.zones[0].prefault, 1);
-	CHECK_EQ(c.memory.zones[0].shared, 1);
-	CHECK_EQ(c.memory.zones[1].shared, 0);
+	CHECK_EQ(c.memory.zones[0].shared, 0); /* private by default */
+	CHECK_EQ(c.memory.zones[1].shared, 1);
 	CHECK_EQ(c.memory.zones[1].host_numa_node, CONFIG_NO_NODE);
 	CHECK_EQ(c.n_numa, 2);
 	CHECK_EQ(c.numa[1].guest_numa_id, 1);
