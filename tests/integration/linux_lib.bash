@@ -27,10 +27,27 @@ linux_image_ready() {
 
 # linux_run PREFIX SECONDS KERNEL JOB "EXTRA CMDLINE" ringvisor-args...: boot KERNEL (bzImage
 # or vmlinux) with the image's initramfs and rv.job=JOB; waits for the end (rv_run's files).
+# In the KVM lab only, a guest that dies of a fatal exit (status 3) is booted once more:
+# nested SVM under TCG sometimes breaks an L2 guest, QEMU's as well as ours (QEMU guests
+# there have stalled mid-boot too; tests/lab/README.md). The first try's VMM log is
+# printed as a "# lab flake" line and kept as PREFIX.try1.*; anywhere else it fails.
 linux_run() {
 	local p=$1 t=$2 k=$3 job=$4 extra=$5; shift 5
 	rv_run "$p" "$t" --kernel "$IMG/$k" --initramfs "$IMG/initramfs.cpio.gz" \
 		--cmdline "$LINUX_CMDLINE rv.job=$job $extra" "$@"
+	if [ -n "${RV_LAB:-}" ] && [ "$(cat "$p.rc")" = 3 ]; then
+		linux_flake "$p"
+		rv_run "$p" "$t" --kernel "$IMG/$k" --initramfs "$IMG/initramfs.cpio.gz" \
+			--cmdline "$LINUX_CMDLINE rv.job=$job $extra" "$@"
+	fi
+}
+
+# linux_flake PREFIX [ERRFILE [OUTFILE]]: report a guest's fatal exit in the lab, keep its files.
+linux_flake() {
+	local p=$1 err=${2:-$1.err} out=${3:-$1.out}
+	cp "$err" "$p.try1.err" 2>/dev/null
+	cp "$out" "$p.try1.out" 2>/dev/null
+	echo "# lab flake: ${p##*/}: the guest died (exit 3) after $(grep -a -c . "$out" 2>/dev/null) console lines; booting it again. VMM: $(grep -a -E 'error|vcpu' "$err" | head -n6 | tr '\n' '|')"
 }
 
 # linux_start PREFIX SECONDS KERNEL JOB "EXTRA CMDLINE" ringvisor-args...: the same in the
