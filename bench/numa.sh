@@ -44,7 +44,8 @@ FAILED=0
 one_run() { # who hp round
 	local who=$1 hp=$2 round=$3 base=$TMP/$1.$2.$3
 	if [ "$who" = ringvisor ]; then
-		local mem="size=${MEM}M"
+		# shared=on: a memfd, as QEMU's memory-backend-memfd (and its name in numa_maps)
+		local mem="size=${MEM}M,shared=on"
 		[ "$hp" = on ] && mem+=",hugepages=on"
 		CMD=("$RINGVISOR" --kernel "$GUEST_ELF" --cpus boot=1 --memory "$mem" --cmdline "$CMDLINE"
 			--disk "path=$DISK,direct=on,num_queues=1")
